@@ -1,0 +1,521 @@
+"""A tantivy-backed full-text index built from a :class:`~techexchange.search.registry.DocType`.
+
+Text is analysed in Python (:mod:`techexchange.search.analysis`) and handed to tantivy as
+whitespace-separated tokens in two ranked fields, ``_w`` (words) and ``_g`` (CJK bigrams and
+Latin words); tantivy scores each with BM25 (k1 = 1.2, b = 0.75) and the query sums them.
+Field weights are applied BM25F-style by repeating a field's tokens, so length normalisation is
+pooled over the whole document.
+
+Layout on disk::
+
+    <path>/CURRENT           name of the live generation (replaced atomically)
+    <path>/gen-000001/        a tantivy index plus doctype.json
+
+:meth:`SearchIndex.rebuild` builds a new generation next to the live one while searches and
+writes go on, replays the writes made meanwhile, then switches ``CURRENT``. Readers in other
+processes notice the switch on their next search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from techexchange.search.analysis import analyze_all
+from techexchange.search.highlight import highlight
+from techexchange.search.registry import DocType
+
+__all__ = [
+    "FacetCount",
+    "Hit",
+    "IndexNeedsRebuild",
+    "Ranking",
+    "SearchIndex",
+    "SearchPage",
+]
+
+Doc = Mapping[str, Any]
+Filters = Mapping[str, str | Sequence[str]]
+Ranges = Mapping[str, tuple[float | None, float | None]]
+
+_CURRENT = "CURRENT"
+_SIGNATURE = "doctype.json"
+_FORMAT = 1
+
+
+class IndexNeedsRebuild(RuntimeError):
+    """The index on disk was built for another doc type; rebuild it before writing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Text-ranking parameters; the defaults were chosen on half of the match-dev queries.
+
+    ``feedback_docs`` > 0 turns on pseudo-relevance feedback (RM3): the top documents of a
+    first pass lend their most characteristic terms to a second pass.
+    """
+
+    word_weight: float = 1.0
+    gram_weight: float = 1.0
+    feedback_docs: int = 0
+    feedback_terms: int = 30
+    feedback_weight: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the document's stored fields, its score and highlighted snippets."""
+
+    id: str
+    score: float
+    doc: dict[str, Any]
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    """How many matching documents hold *value* in a keyword field."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of results with the total count and the requested facet counts."""
+
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[FacetCount]]
+    terms: list[str]
+    took_ms: float
+
+
+@dataclass(slots=True)
+class _Generation:
+    name: str
+    index: tantivy.Index
+    stamp: tuple[int, int]
+    compatible: bool
+
+
+def _signature(doc_type: DocType) -> dict[str, Any]:
+    sig = asdict(doc_type)
+    sig.pop("_names", None)
+    sig["format"] = _FORMAT
+    return sig
+
+
+def _values(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        return [v for v in value if v is not None]
+    return [value]
+
+
+class SearchIndex:
+    """Full-text search over one doc type: ``upsert``, ``delete``, ``search``, ``rebuild``.
+
+    Thread-safe in one process: writes are serialised, searches never wait for them. Several
+    processes may search the same directory; only one should write at a time (tantivy holds a
+    lock while a write is in progress).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        doc_type: DocType,
+        *,
+        ranking: Ranking | None = None,
+        writer_heap_bytes: int = 64_000_000,
+    ) -> None:
+        self.path = Path(path)
+        self.doc_type = doc_type
+        self.ranking = ranking or Ranking()
+        self._writer_heap = writer_heap_bytes
+        self._lock = threading.RLock()
+        self._journal: list[tuple[str, Any]] | None = None
+        self._schema = self._build_schema()
+        self.path.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not (self.path / _CURRENT).exists():
+                name = self._new_generation_dir()
+                tantivy.Index(self._schema, path=str(self.path / name))
+                self._write_signature(name)
+                self._point_to(name)
+            self._gen = self._open_current()
+
+    # -- schema and generations -------------------------------------------------------------
+
+    def _build_schema(self) -> tantivy.Schema:
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("_id", stored=True, tokenizer_name="raw", fast=True)
+        sb.add_text_field("_w", tokenizer_name="whitespace", index_option="freq")
+        sb.add_text_field("_g", tokenizer_name="whitespace", index_option="freq")
+        for kf in self.doc_type.keyword_fields:
+            sb.add_text_field(kf.name, tokenizer_name="raw", fast=True)
+        for nf in self.doc_type.numeric_fields:
+            sb.add_float_field(nf.name, indexed=True, fast=True)
+        sb.add_bytes_field("_src", stored=True, indexed=False)
+        return sb.build()
+
+    def _new_generation_dir(self) -> str:
+        existing = sorted(p.name for p in self.path.glob("gen-*"))
+        number = int(existing[-1].split("-")[1]) + 1 if existing else 1
+        name = f"gen-{number:06d}"
+        (self.path / name).mkdir()
+        return name
+
+    def _write_signature(self, name: str) -> None:
+        text = json.dumps(_signature(self.doc_type), ensure_ascii=False, sort_keys=True)
+        (self.path / name / _SIGNATURE).write_text(text, encoding="utf-8")
+
+    def _point_to(self, name: str) -> None:
+        tmp = self.path / f"{_CURRENT}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(name, encoding="utf-8")
+        os.replace(tmp, self.path / _CURRENT)
+
+    def _stamp(self) -> tuple[int, int]:
+        st = os.stat(self.path / _CURRENT)
+        return (st.st_ino, st.st_mtime_ns)
+
+    def _open_current(self) -> _Generation:
+        stamp = self._stamp()
+        name = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
+        sig_path = self.path / name / _SIGNATURE
+        compatible = sig_path.exists() and json.loads(
+            sig_path.read_text(encoding="utf-8")
+        ) == _signature(self.doc_type)
+        index = tantivy.Index.open(str(self.path / name))
+        return _Generation(name=name, index=index, stamp=stamp, compatible=compatible)
+
+    def _live(self) -> _Generation:
+        """The live generation, following a switch made by another process."""
+        gen = self._gen
+        try:
+            if self._stamp() != gen.stamp:
+                with self._lock:
+                    if self._stamp() != self._gen.stamp:
+                        self._gen = self._open_current()
+                    gen = self._gen
+        except FileNotFoundError:  # CURRENT is being replaced right now
+            pass
+        return gen
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the live generation was built for a different doc type."""
+        return not self._live().compatible
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _document(self, doc: Doc) -> tantivy.Document:
+        dt = self.doc_type
+        doc_id = doc.get("id")
+        if doc_id is None or str(doc_id) == "":
+            raise ValueError("every document needs an 'id'")
+        out = tantivy.Document()
+        out.add_text("_id", str(doc_id))
+        words: list[str] = []
+        grams: list[str] = []
+        src: dict[str, Any] = {}
+        for tf in dt.text_fields:
+            text = doc.get(tf.name) or ""
+            if not isinstance(text, str):
+                raise TypeError(f"text field {tf.name!r} must be a string")
+            if text:
+                analysed = analyze_all(text)
+                words.extend(analysed.words * tf.weight)
+                grams.extend(analysed.grams * tf.weight)
+                src[tf.name] = text
+        out.add_text("_w", " ".join(words))
+        out.add_text("_g", " ".join(grams))
+        for kf in dt.keyword_fields:
+            values = [str(v) for v in _values(doc.get(kf.name))]
+            for v in values:
+                out.add_text(kf.name, v)
+            if values:
+                src[kf.name] = values if isinstance(doc.get(kf.name), list | tuple) else values[0]
+        for nf in dt.numeric_fields:
+            value = doc.get(nf.name)
+            if value is not None:
+                number = float(value)
+                if math.isnan(number):
+                    continue
+                out.add_float(nf.name, number)
+                src[nf.name] = value
+        for name in dt.stored:
+            if doc.get(name) is not None:
+                src[name] = doc[name]
+        out.add_bytes("_src", json.dumps(src, ensure_ascii=False, default=str).encode())
+        return out
+
+    def _apply(
+        self,
+        index: tantivy.Index,
+        ops: Iterable[tuple[str, Any]],
+        *,
+        heap: int | None = None,
+        threads: int = 1,
+    ) -> int:
+        writer = index.writer(heap_size=heap or self._writer_heap, num_threads=threads)
+        count = 0
+        try:
+            for op, payload in ops:
+                if op == "upsert":
+                    tdoc = self._document(payload)
+                    writer.delete_documents_by_term("_id", str(payload["id"]))
+                    writer.add_document(tdoc)
+                else:
+                    writer.delete_documents_by_term("_id", str(payload))
+                count += 1
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        index.reload()
+        return count
+
+    def _write(self, ops: list[tuple[str, Any]]) -> int:
+        with self._lock:
+            gen = self._live()
+            if not gen.compatible:
+                raise IndexNeedsRebuild(f"{self.path}: built for another doc type; rebuild it")
+            if self._journal is not None:
+                self._journal.extend(ops)
+            return self._apply(gen.index, ops)
+
+    def upsert(self, docs: Iterable[Doc]) -> int:
+        """Add or replace documents (by ``id``) and commit; return how many were written."""
+        return self._write([("upsert", dict(d)) for d in docs])
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove documents by id (unknown ids are ignored) and commit."""
+        return self._write([("delete", str(i)) for i in ids])
+
+    def rebuild(self, docs: Iterable[Doc], *, threads: int = 0, heap_bytes: int = 0) -> int:
+        """Index *docs* into a fresh generation and switch to it; return the document count.
+
+        Searches keep being served from the old generation meanwhile; upserts and deletes made
+        through this object during the rebuild are replayed onto the new one before the switch.
+        """
+        cpus = os.cpu_count() or 1
+        threads = threads or min(4, cpus)
+        heap = heap_bytes or 128_000_000 * threads
+        with self._lock:
+            if self._journal is not None:
+                raise RuntimeError("a rebuild is already running")
+            self._journal = []
+            name = self._new_generation_dir()
+        try:
+            new_index = tantivy.Index(self._schema, path=str(self.path / name))
+            count = self._apply(
+                new_index, (("upsert", d) for d in docs), heap=heap, threads=threads
+            )
+            self._write_signature(name)
+            with self._lock:
+                journal = self._journal
+                if journal:
+                    self._apply(new_index, journal)
+                previous = self._gen.name
+                self._point_to(name)
+                self._gen = self._open_current()
+        except BaseException:
+            shutil.rmtree(self.path / name, ignore_errors=True)
+            raise
+        finally:
+            with self._lock:
+                self._journal = None
+        self._collect_garbage(keep={name, previous})
+        return count
+
+    def _collect_garbage(self, keep: set[str]) -> None:
+        # The previous generation stays one round for readers in other processes.
+        for p in self.path.glob("gen-*"):
+            if p.name not in keep:
+                shutil.rmtree(p, ignore_errors=True)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of live documents."""
+        return int(self._live().index.searcher().num_docs)
+
+    def query_terms(self, text: str) -> tuple[Counter[str], Counter[str]]:
+        """The analysed query: word and gram term counts."""
+        analysed = analyze_all(text)
+        return Counter(analysed.words), Counter(analysed.grams)
+
+    def _text_query(self, words: Mapping[str, float], grams: Mapping[str, float]) -> tantivy.Query:
+        r = self.ranking
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for fname, terms, weight in (("_w", words, r.word_weight), ("_g", grams, r.gram_weight)):
+            if weight <= 0:
+                continue
+            for term, tf in terms.items():
+                q = tantivy.Query.term_query(self._schema, fname, term)
+                boost = weight * tf
+                if boost != 1.0:
+                    q = tantivy.Query.boost_query(q, boost)
+                clauses.append((tantivy.Occur.Should, q))
+        if not clauses:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.boolean_query(clauses)
+
+    def _filter_queries(
+        self, filters: Filters | None, ranges: Ranges | None
+    ) -> list[tantivy.Query]:
+        out: list[tantivy.Query] = []
+        for name, value in (filters or {}).items():
+            self.doc_type.keyword(name)
+            values = [value] if isinstance(value, str) else list(value)
+            q = tantivy.Query.term_set_query(self._schema, name, [str(v) for v in values])
+            out.append(tantivy.Query.const_score_query(q, 0.0))
+        for name, (lo, hi) in (ranges or {}).items():
+            self.doc_type.numeric(name)
+            q = tantivy.Query.range_query(
+                self._schema,
+                name,
+                tantivy.FieldType.Float,
+                -math.inf if lo is None else float(lo),
+                math.inf if hi is None else float(hi),
+            )
+            out.append(tantivy.Query.const_score_query(q, 0.0))
+        return out
+
+    def _feedback(
+        self,
+        searcher: tantivy.Searcher,
+        base: tantivy.Query,
+        words: Counter[str],
+        grams: Counter[str],
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """RM3: mix the query with the term distribution of the top documents."""
+        r = self.ranking
+        top = searcher.search(base, r.feedback_docs, count=False).hits
+        if not top:
+            return dict(words), dict(grams)
+        best = float(top[0][0])
+        weights = [math.exp(float(s) - best) for s, _ in top]
+        norm = sum(weights)
+        mass: list[dict[str, float]] = [{}, {}]
+        for (_s, addr), w in zip(top, weights, strict=True):
+            src = json.loads(bytes(searcher.doc(addr)["_src"][0]))
+            text = " ".join(src.get(tf.name, "") for tf in self.doc_type.text_fields)
+            analysed = analyze_all(text)
+            for k, toks in enumerate((analysed.words, analysed.grams)):
+                if toks:
+                    for term, c in Counter(toks).items():
+                        mass[k][term] = mass[k].get(term, 0.0) + (w / norm) * c / len(toks)
+        n_docs = max(1, searcher.num_docs)
+        out: list[dict[str, float]] = []
+        for k, (fname, original) in enumerate((("_w", words), ("_g", grams))):
+            scored = []
+            for term, p in mass[k].items():
+                df = searcher.doc_freq(fname, term)
+                if df >= 2:  # a term only the one document has cannot expand anything
+                    scored.append((p * math.log(1 + n_docs / df), term))
+            scored.sort(reverse=True)
+            chosen = scored[: r.feedback_terms]
+            total = sum(p for p, _ in chosen) or 1.0
+            budget = r.feedback_weight * max(1, sum(original.values()))
+            mixed: dict[str, float] = {t: float(c) for t, c in original.items()}
+            for p, term in chosen:
+                mixed[term] = mixed.get(term, 0.0) + budget * p / total
+            out.append(mixed)
+        return out[0], out[1]
+
+    def search(
+        self,
+        text: str = "",
+        *,
+        filters: Filters | None = None,
+        ranges: Ranges | None = None,
+        facets: Sequence[str] = (),
+        facet_size: int = 20,
+        sort: str | None = None,
+        offset: int = 0,
+        limit: int = 10,
+        highlight_width: int | None = 120,
+    ) -> SearchPage:
+        """Rank documents for *text* (all documents when empty) within filters and ranges.
+
+        ``filters`` maps a keyword field to a value or a list of accepted values; ``ranges``
+        maps a numeric field to inclusive ``(low, high)`` bounds, either may be None. ``sort``
+        names a numeric field (``"price"`` ascending, ``"-price"`` descending) instead of
+        relevance. ``facets`` lists keyword fields to count values of over all matches.
+        """
+        started = time.perf_counter()
+        gen = self._live()
+        searcher = gen.index.searcher()
+        words, grams = self.query_terms(text)
+        terms = sorted(set(words) | set(grams), key=lambda t: (-len(t), t))
+        if text.strip():
+            wq: Mapping[str, float] = words
+            gq: Mapping[str, float] = grams
+            main = self._text_query(wq, gq)
+            if self.ranking.feedback_docs > 0 and (words or grams):
+                wq, gq = self._feedback(searcher, main, words, grams)
+                main = self._text_query(wq, gq)
+        else:
+            main = tantivy.Query.all_query()
+        extra = self._filter_queries(filters, ranges)
+        query = (
+            tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, main)] + [(tantivy.Occur.Must, q) for q in extra]
+            )
+            if extra
+            else main
+        )
+        kwargs: dict[str, Any] = {}
+        if sort:
+            name = sort.removeprefix("-")
+            self.doc_type.numeric(name)
+            kwargs["order_by_field"] = name
+            kwargs["order"] = tantivy.Order.Desc if sort.startswith("-") else tantivy.Order.Asc
+        result = searcher.search(query, limit, count=True, offset=offset, **kwargs)
+        hits: list[Hit] = []
+        for key, addr in result.hits:
+            stored = searcher.doc(addr)
+            src: dict[str, Any] = json.loads(bytes(stored["_src"][0]))
+            doc_id = str(stored["_id"][0])
+            src["id"] = doc_id
+            marks: dict[str, str] = {}
+            if highlight_width:
+                for tf in self.doc_type.text_fields:
+                    if tf.name in src:
+                        marks[tf.name] = highlight(src[tf.name], terms, width=highlight_width)
+            score = float(key) if not sort and key is not None else 0.0
+            hits.append(Hit(id=doc_id, score=score, doc=src, highlights=marks))
+        facet_counts: dict[str, list[FacetCount]] = {}
+        if facets:
+            aggs = {}
+            for name in facets:
+                self.doc_type.keyword(name)
+                aggs[name] = {"terms": {"field": name, "size": facet_size}}
+            raw = searcher.aggregate(query, aggs)
+            for name in facets:
+                buckets = raw.get(name, {}).get("buckets", [])
+                facet_counts[name] = [
+                    FacetCount(value=str(b["key"]), count=int(b["doc_count"])) for b in buckets
+                ]
+        return SearchPage(
+            hits=hits,
+            total=int(getattr(result, "count", None) or 0),  # missing from the stub
+            facets=facet_counts,
+            terms=terms,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )

@@ -14,6 +14,19 @@ from techexchange.search.index import (
     SearchIndex,
     SearchPage,
 )
+from techexchange.search.matching import (
+    MATCH_RANKING,
+    Candidate,
+    Component,
+    FeedbackEvent,
+    Match,
+    Matcher,
+    Need,
+    Weights,
+    adjust_weights,
+    candidate_from_hit,
+    rank_candidates,
+)
 from techexchange.search.registry import (
     DocType,
     KeywordField,
@@ -24,21 +37,32 @@ from techexchange.search.registry import (
 )
 
 __all__ = [
+    "MATCH_RANKING",
     "Analyzed",
+    "Candidate",
+    "Component",
     "DocType",
     "FacetCount",
+    "FeedbackEvent",
     "Hit",
     "IndexNeedsRebuild",
     "KeywordField",
+    "Match",
+    "Matcher",
+    "Need",
     "NumericField",
     "Ranking",
     "Registry",
     "SearchIndex",
     "SearchPage",
     "TextField",
+    "Weights",
+    "adjust_weights",
     "analyze",
     "analyze_all",
+    "candidate_from_hit",
     "cjk_bigrams",
     "highlight",
+    "rank_candidates",
     "registry",
 ]

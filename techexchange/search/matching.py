@@ -1,0 +1,471 @@
+"""Explainable hybrid matching: text relevance plus structured fit, with reasons.
+
+A :class:`Need` (a technology request, a challenge, a facility enquiry) is matched against
+:class:`Candidate` s (offers, experts, instruments). Each candidate gets one
+:class:`Component` per criterion the need states: a value in [0, 1], the weight it carries
+and a short note; the score is their weighted sum and the reason sentence is built from the
+strongest ones. Criteria the need leaves open are skipped; data the candidate lacks counts as
+neutral (0.5) so incomplete listings are neither buried nor promoted.
+
+:class:`Matcher` retrieves candidates through a :class:`~techexchange.search.index.SearchIndex`
+(the same index and ranking the product uses) and ranks them with :func:`rank_candidates`.
+Weights learn from broker and user feedback through :func:`adjust_weights`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from techexchange.search.index import Filters, Hit, Ranking, SearchIndex
+
+__all__ = [
+    "DECLINE_REASONS",
+    "MATCH_RANKING",
+    "Candidate",
+    "Component",
+    "FeedbackEvent",
+    "Match",
+    "Matcher",
+    "Need",
+    "Weights",
+    "adjust_weights",
+    "candidate_from_hit",
+    "rank_candidates",
+]
+
+UNKNOWN = 0.5
+"""Value of a component whose data the candidate lacks."""
+
+MATCH_RANKING = Ranking(feedback_docs=10, feedback_terms=30, feedback_weight=0.5)
+"""Text ranking for matching: requests are vaguer than searches, so feedback (RM3) is on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What is sought. Every criterion is optional; leave it empty to ignore it."""
+
+    text: str
+    fields: frozenset[str] = frozenset()
+    keywords: frozenset[str] = frozenset()
+    maturity_min: int | None = None
+    maturity_max: int | None = None
+    ip_statuses: frozenset[str] = frozenset()
+    modes: frozenset[str] = frozenset()
+    regions: tuple[str, ...] = ()
+    budget: float | None = None
+    chain_stages: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What is on offer, as far as matching cares; ``None`` or empty means unknown."""
+
+    id: str
+    text_score: float = 0.0
+    title: str = ""
+    fields: frozenset[str] = frozenset()
+    keywords: frozenset[str] = frozenset()
+    maturity: int | None = None
+    ip_status: str | None = None
+    modes: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    price_min: float | None = None
+    price_max: float | None = None
+    chain_stages: frozenset[str] = frozenset()
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Weight of each component; only the ratios matter."""
+
+    text: float = 0.45
+    field: float = 0.10
+    keywords: float = 0.10
+    maturity: float = 0.08
+    ip: float = 0.06
+    mode: float = 0.06
+    region: float = 0.05
+    price: float = 0.05
+    chain: float = 0.03
+    freshness: float = 0.02
+
+    def as_dict(self) -> dict[str, float]:
+        """Component name → weight."""
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+COMPONENTS: tuple[str, ...] = tuple(f.name for f in fields(Weights))
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One criterion's contribution: ``value`` in [0, 1] times ``weight``."""
+
+    name: str
+    value: float
+    weight: float
+    note_zh: str = ""
+    note_en: str = ""
+
+    @property
+    def contribution(self) -> float:
+        """value × weight."""
+        return self.value * self.weight
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A ranked candidate with its components and the reason to show."""
+
+    candidate: Candidate
+    score: float
+    components: tuple[Component, ...]
+    reason_zh: str
+    reason_en: str
+
+    def component(self, name: str) -> Component | None:
+        """The component *name*, if the need asked for it."""
+        return next((c for c in self.components if c.name == name), None)
+
+
+# -- components ------------------------------------------------------------------------------
+
+
+def _overlap(wanted: frozenset[str], offered: frozenset[str]) -> float | None:
+    if not wanted:
+        return None
+    if not offered:
+        return UNKNOWN
+    return len(wanted & offered) / len(wanted)
+
+
+def _any(wanted: frozenset[str], offered: frozenset[str]) -> float | None:
+    if not wanted:
+        return None
+    if not offered:
+        return UNKNOWN
+    return 1.0 if wanted & offered else 0.0
+
+
+def _maturity(need: Need, cand: Candidate) -> tuple[float, str, str] | None:
+    lo, hi = need.maturity_min, need.maturity_max
+    if lo is None and hi is None:
+        return None
+    if cand.maturity is None:
+        return UNKNOWN, "成熟度未知", "maturity unknown"
+    m = cand.maturity
+    label = f"TRL {m}"
+    if lo is not None and m < lo:
+        # Too early costs more than too late: an immature result cannot be bought ready.
+        return max(0.0, 1 - 0.35 * (lo - m)), f"成熟度偏低（{label}）", f"too early ({label})"
+    if hi is not None and m > hi:
+        return max(0.0, 1 - 0.15 * (m - hi)), f"成熟度偏高（{label}）", f"more mature ({label})"
+    return 1.0, f"成熟度符合期望（{label}）", f"maturity in the wanted window ({label})"
+
+
+def _price(need: Need, cand: Candidate) -> float | None:
+    if need.budget is None:
+        return None
+    low = cand.price_min if cand.price_min is not None else cand.price_max
+    if low is None:
+        return UNKNOWN
+    if low <= need.budget:
+        return 1.0
+    return max(0.0, need.budget / low) ** 2
+
+
+def _region(need: Need, cand: Candidate) -> float | None:
+    if not need.regions:
+        return None
+    if not cand.regions:
+        return UNKNOWN
+    for rank, code in enumerate(need.regions):
+        if code in cand.regions:
+            return max(0.4, 1.0 - 0.2 * rank)
+    return 0.0
+
+
+def _chain(need: Need, cand: Candidate, neighbours: Mapping[str, frozenset[str]]) -> float | None:
+    if not need.chain_stages:
+        return None
+    if not cand.chain_stages:
+        return UNKNOWN
+    if need.chain_stages & cand.chain_stages:
+        return 1.0
+    near = set().union(*(neighbours.get(s, frozenset()) for s in need.chain_stages))
+    return 0.6 if near & cand.chain_stages else 0.0
+
+
+def _freshness(cand: Candidate, now: datetime | None, half_life_days: float) -> float | None:
+    if now is None:
+        return None
+    if cand.updated_at is None:
+        return UNKNOWN
+    age_days = max(0.0, (now - cand.updated_at).total_seconds() / 86400)
+    return float(0.5 ** (age_days / half_life_days))
+
+
+_NOTES: dict[str, tuple[str, str]] = {
+    "text": ("需求描述与成果内容高度相关", "the description closely matches the need"),
+    "field": ("技术领域一致", "same technology field"),
+    "keywords": ("关键词重合", "shared keywords"),
+    "ip": ("知识产权状态可接受", "acceptable IP status"),
+    "mode": ("合作方式相符", "compatible cooperation mode"),
+    "region": ("位于优先地区", "in a preferred region"),
+    "price": ("报价在预算内", "priced within budget"),
+    "chain": ("处于相邻产业链环节", "on an adjacent link of the industrial chain"),
+    "freshness": ("信息近期已确认", "recently confirmed active"),
+}
+_WEAK_NOTES: dict[str, tuple[str, str]] = {
+    "text": ("文本相关度一般", "a weaker text match"),
+    "field": ("技术领域不同", "a different field"),
+    "keywords": ("关键词重合少", "few shared keywords"),
+    "maturity": ("成熟度不符", "maturity outside the window"),
+    "ip": ("知识产权状态不符", "IP status not acceptable"),
+    "mode": ("合作方式不符", "cooperation mode differs"),
+    "region": ("不在优先地区", "outside the preferred regions"),
+    "price": ("报价高于预算", "priced above budget"),
+    "chain": ("产业链环节较远", "a distant link of the chain"),
+    "freshness": ("信息较久未更新", "not confirmed for a while"),
+}
+
+
+def _components(
+    need: Need,
+    cand: Candidate,
+    text_value: float,
+    weights: Weights,
+    now: datetime | None,
+    neighbours: Mapping[str, frozenset[str]],
+    half_life_days: float,
+) -> list[Component]:
+    w = weights.as_dict()
+    values: dict[str, float | None] = {
+        "text": text_value,
+        "field": _overlap(need.fields, cand.fields),
+        "keywords": _overlap(
+            frozenset(k.lower() for k in need.keywords),
+            frozenset(k.lower() for k in cand.keywords),
+        ),
+        "ip": _any(need.ip_statuses, _set(cand.ip_status)),
+        "mode": _any(need.modes, cand.modes),
+        "region": _region(need, cand),
+        "price": _price(need, cand),
+        "chain": _chain(need, cand, neighbours),
+        "freshness": _freshness(cand, now, half_life_days),
+    }
+    out: list[Component] = []
+    for name in COMPONENTS:
+        if name == "maturity":
+            mat = _maturity(need, cand)
+            if mat is not None:
+                out.append(Component("maturity", mat[0], w[name], mat[1], mat[2]))
+            continue
+        value = values[name]
+        if value is None:
+            continue
+        zh, en = _NOTES[name] if value >= 0.6 else _WEAK_NOTES[name]
+        if value == UNKNOWN and name != "text":
+            zh, en = "信息不全", "not stated"
+        out.append(Component(name, float(value), w[name], zh, en))
+    return out
+
+
+def _reason(components: Sequence[Component]) -> tuple[str, str]:
+    strong = sorted(
+        (c for c in components if c.value >= 0.6 and c.weight > 0),
+        key=lambda c: -c.contribution,
+    )[:2]
+    weak = sorted(
+        (c for c in components if c.value < 0.3 and c.weight > 0 and c.name != "text"),
+        key=lambda c: -c.weight,
+    )[:1]
+    if strong:
+        zh = "推荐理由：" + "，".join(c.note_zh for c in strong)
+        en = "Suggested because of " + " and ".join(c.note_en for c in strong)
+    else:
+        zh = "推荐理由：与需求部分相关"
+        en = "Suggested as a partial match"
+    if weak:
+        zh += f"；但{weak[0].note_zh}"
+        en += f"; but {weak[0].note_en}"
+    return zh + "。", en + "."
+
+
+def rank_candidates(
+    need: Need,
+    candidates: Iterable[Candidate],
+    *,
+    weights: Weights | None = None,
+    now: datetime | None = None,
+    chain_neighbours: Mapping[str, frozenset[str]] | None = None,
+    freshness_half_life_days: float = 180.0,
+) -> list[Match]:
+    """Score and sort *candidates* for *need*, best first, each with components and reasons.
+
+    Text scores are made comparable by dividing by the best one among the candidates; ties
+    keep the text order. ``now`` enables the freshness component.
+    """
+    weights = weights or Weights()
+    neighbours = chain_neighbours or {}
+    pool = list(candidates)
+    best = max((c.text_score for c in pool), default=0.0)
+    scored: list[tuple[float, int, Match]] = []
+    for order, cand in enumerate(pool):
+        text_value = cand.text_score / best if best > 0 else 0.0
+        comps = _components(
+            need, cand, text_value, weights, now, neighbours, freshness_half_life_days
+        )
+        total = sum(c.weight for c in comps) or 1.0
+        score = sum(c.contribution for c in comps) / total
+        zh, en = _reason(comps)
+        scored.append((-score, order, Match(cand, score, tuple(comps), zh, en)))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [m for _, _, m in scored]
+
+
+# -- retrieval -------------------------------------------------------------------------------
+
+
+def _set(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset({value})
+    return frozenset(str(v) for v in value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def candidate_from_hit(hit: Hit) -> Candidate:
+    """Read a candidate from a hit whose stored fields use the conventional names.
+
+    ``title``, ``fields``, ``keywords``, ``maturity``, ``ip_status``, ``modes``, ``regions``,
+    ``price_min``, ``price_max``, ``chain_stages``, ``updated_at`` (ISO 8601 or epoch seconds).
+    """
+    d = hit.doc
+    updated = d.get("updated_at")
+    updated_at: datetime | None = None
+    if isinstance(updated, int | float):
+        updated_at = datetime.fromtimestamp(updated).astimezone()
+    elif isinstance(updated, str):
+        updated_at = datetime.fromisoformat(updated)
+    maturity = d.get("maturity")
+    return Candidate(
+        id=hit.id,
+        text_score=hit.score,
+        title=str(d.get("title", "")),
+        fields=_set(d.get("fields")),
+        keywords=_set(d.get("keywords")),
+        maturity=None if maturity is None else int(maturity),
+        ip_status=None if d.get("ip_status") is None else str(d["ip_status"]),
+        modes=_set(d.get("modes")),
+        regions=_set(d.get("regions")),
+        price_min=_number(d.get("price_min")),
+        price_max=_number(d.get("price_max")),
+        chain_stages=_set(d.get("chain_stages")),
+        updated_at=updated_at,
+    )
+
+
+@dataclass(slots=True)
+class Matcher:
+    """Retrieve candidates for a need from an index, then rank them with structured fit.
+
+    Build the index with ``ranking=MATCH_RANKING`` for the measured matching quality.
+    """
+
+    index: SearchIndex
+    weights: Weights = field(default_factory=Weights)
+    to_candidate: Callable[[Hit], Candidate] = candidate_from_hit
+    chain_neighbours: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    pool: int = 200
+
+    def match(
+        self,
+        need: Need,
+        *,
+        filters: Filters | None = None,
+        limit: int = 20,
+        now: datetime | None = None,
+    ) -> list[Match]:
+        """Return the best *limit* matches for *need*, each explained."""
+        page = self.index.search(
+            need.text, filters=filters, limit=max(limit, self.pool), highlight_width=None
+        )
+        ranked = rank_candidates(
+            need,
+            (self.to_candidate(h) for h in page.hits),
+            weights=self.weights,
+            now=now,
+            chain_neighbours=self.chain_neighbours,
+        )
+        return ranked[:limit]
+
+
+# -- learning from feedback ------------------------------------------------------------------
+
+DECLINE_REASONS: dict[str, tuple[str, ...]] = {
+    "not_relevant": ("text", "keywords", "field"),
+    "field": ("field",),
+    "too_early": ("maturity",),
+    "too_late": ("maturity",),
+    "maturity": ("maturity",),
+    "ip": ("ip",),
+    "mode": ("mode",),
+    "region": ("region",),
+    "price": ("price",),
+    "chain": ("chain",),
+    "stale": ("freshness",),
+}
+"""Decline reason code → the components it speaks about."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEvent:
+    """One reaction to a proposed match: its component values and the outcome."""
+
+    outcome: Literal["accepted", "declined"]
+    components: Mapping[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def adjust_weights(
+    weights: Weights,
+    events: Iterable[FeedbackEvent],
+    *,
+    rate: float = 0.1,
+    floor: float = 0.01,
+) -> Weights:
+    """Return new weights nudged by feedback, keeping their sum.
+
+    An accepted match raises the weights of the components that were strong in it (value
+    ≥ 0.6), in proportion to their value. A decline with a reason lowers the weight of the
+    component(s) that reason names: they vouched for a match the user turned down. When the
+    event shows that component had already flagged the problem (value < 0.5), the decline
+    confirms it instead, and its weight goes up.
+    """
+    current = weights.as_dict()
+    total = sum(current.values())
+    for ev in events:
+        if ev.outcome == "accepted":
+            for name, value in ev.components.items():
+                if name in current and value >= 0.6:
+                    current[name] *= 1 + rate * value
+        elif ev.reason in DECLINE_REASONS:
+            for name in DECLINE_REASONS[ev.reason]:
+                shown = ev.components.get(name)
+                if shown is not None and shown < 0.5:
+                    current[name] *= 1 + rate
+                else:
+                    current[name] *= 1 - rate
+        current = {k: max(floor, v) for k, v in current.items()}
+        scale = total / sum(current.values())
+        current = {k: v * scale for k, v in current.items()}
+    return replace(weights, **current)

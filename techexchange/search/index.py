@@ -114,7 +114,8 @@ def _signature(doc_type: DocType) -> dict[str, Any]:
     sig = asdict(doc_type)
     sig.pop("_names", None)
     sig["format"] = _FORMAT
-    return sig
+    normalised: dict[str, Any] = json.loads(json.dumps(sig))  # tuples compare as lists
+    return normalised
 
 
 def _values(value: Any) -> list[Any]:

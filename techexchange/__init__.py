@@ -1,0 +1,1 @@
+"""techexchange: the Yangtze River Delta innovation community platform."""

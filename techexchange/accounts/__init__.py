@@ -1,0 +1,1 @@
+"""Users, organisations, memberships, transfer centres, platform roles and API tokens."""

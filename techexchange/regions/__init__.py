@@ -1,0 +1,1 @@
+"""Provinces, cities, region codes (GB/T 2260) and blocs."""

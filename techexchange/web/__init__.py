@@ -1,0 +1,1 @@
+"""The web layer: layout, navigation, home dashboard and shared components."""

@@ -11,3 +11,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("techexchange.web.urls")),
 ]
+
+handler404 = "techexchange.web.views.not_found"

@@ -136,9 +136,9 @@ def seed_accounts(ctx: DemoContext) -> None:
         authority, kind = _credit_kind(nature)
         code = make_credit_code(rng, region_code=city, authority=authority, kind=kind)
         flag = rng.random()
-        if code in existing:
-            continue
         name_zh, name_en = _org_name(rng, city, nature, serial)
+        if code in existing:
+            continue  # a rerun: every random draw above is still made, so the sequence holds
         is_enterprise = nature[:1] in {"1", "2", "3"}
         new_orgs.append(
             Organisation(

@@ -1,7 +1,5 @@
 """API of regions and blocs (read-only reference data)."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from django.http import HttpRequest

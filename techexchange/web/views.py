@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from techexchange.accounts import selectors as accounts
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.services import create_api_token, revoke_api_token, sign_up_organisation
-from techexchange.core.errors import ValidationFailed
+from techexchange.core.errors import NotFound, ValidationFailed
 from techexchange.web import dashboard
 from techexchange.web.forms import ApiTokenForm, OrganisationFilterForm, SignUpForm
 
@@ -112,3 +112,15 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     revoke_api_token(user=request.user, token_id=pk)  # type: ignore[arg-type]
     messages.info(request, _("令牌已撤销"))
     return redirect("web:profile")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: JSON `{code, message, details}` under /api/, the error page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": "接口不存在", "details": []},
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    error = NotFound(_("页面不存在"))
+    return render(request, "web/error.html", {"error": error}, status=404)

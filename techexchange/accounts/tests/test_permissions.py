@@ -1,0 +1,93 @@
+"""The permission matrix: every role × every protected action, through the one chokepoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from techexchange.accounts.models import OrgRole
+from techexchange.accounts.policies import Action, Target
+from techexchange.accounts.selectors import can_user
+from techexchange.accounts.tests.factories import grant, make_centre, make_member, make_organisation
+
+pytestmark = pytest.mark.django_db
+
+# Expected answers for the persona's own scope (own organisation, own sub-centre).
+# Columns: anonymous, member, org_admin, operator, broker, voucher_officer, registrar, analyst.
+ROLES = [
+    "anonymous",
+    "member",
+    "org_admin",
+    "operator",
+    "broker",
+    "voucher_officer",
+    "registrar",
+    "analyst",
+]
+MATRIX: dict[Action, tuple[int, ...]] = {
+    Action.VIEW_ORGANISATION: (1, 1, 1, 1, 1, 1, 1, 1),
+    Action.VIEW_ORGANISATION_CONTACTS: (0, 1, 1, 1, 1, 1, 1, 1),
+    Action.EDIT_ORGANISATION: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.MANAGE_MEMBERS: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.VERIFY_ORGANISATION: (0, 0, 0, 1, 0, 0, 0, 0),
+    Action.MANAGE_CENTRES: (0, 0, 0, 1, 0, 0, 0, 0),
+    Action.VIEW_CENTRE_PIPELINE: (0, 0, 0, 1, 1, 0, 0, 0),
+    Action.VIEW_AUDIT_LOG: (0, 0, 0, 1, 0, 0, 0, 0),
+    Action.VIEW_PLATFORM_DASHBOARD: (0, 0, 0, 1, 0, 0, 0, 1),
+    Action.CREATE_API_TOKEN: (0, 1, 1, 1, 1, 1, 1, 1),
+    Action.ASSIGN_ROLES: (0, 0, 0, 1, 0, 0, 0, 0),
+}
+
+
+def test_matrix_lists_every_action():
+    assert set(MATRIX) == set(Action)
+
+
+@pytest.fixture
+def world():
+    from django.contrib.auth.models import AnonymousUser
+
+    org = make_organisation()
+    centre = make_centre()
+    personas = {
+        "anonymous": AnonymousUser(),
+        "member": make_member(org, OrgRole.MEMBER),
+        "org_admin": make_member(org, OrgRole.ADMIN),
+        "operator": make_member(make_organisation(), OrgRole.MEMBER),
+        "broker": make_member(make_organisation(), OrgRole.MEMBER),
+        "voucher_officer": make_member(make_organisation(), OrgRole.MEMBER),
+        "registrar": make_member(make_organisation(), OrgRole.MEMBER),
+        "analyst": make_member(make_organisation(), OrgRole.MEMBER),
+    }
+    grant(personas["operator"], "operator")
+    grant(personas["broker"], "broker", centre=centre)
+    grant(personas["voucher_officer"], "voucher_officer", region_id="320000")
+    grant(personas["registrar"], "registrar", region_id="310000")
+    grant(personas["analyst"], "analyst")
+    target = Target(organisation_id=org.pk, centre_id=centre.pk, region_code="320000")
+    return personas, target
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_every_role_gets_the_expected_answer_for(world, action):
+    personas, target = world
+    got = tuple(int(can_user(personas[role], action, target)) for role in ROLES)
+    assert got == MATRIX[action], dict(zip(ROLES, got, strict=True))
+
+
+def test_org_admin_cannot_edit_another_organisation(world):
+    personas, _target = world
+    other = make_organisation()
+    assert not can_user(personas["org_admin"], Action.EDIT_ORGANISATION, Target(other.pk))
+
+
+def test_broker_cannot_see_another_sub_centres_pipeline(world):
+    personas, _target = world
+    other = make_centre()
+    assert not can_user(personas["broker"], Action.VIEW_CENTRE_PIPELINE, Target(centre_id=other.pk))
+
+
+def test_superuser_acts_as_operator():
+    from techexchange.accounts.tests.factories import make_user
+
+    admin = make_user(is_superuser=True)
+    assert can_user(admin, Action.VERIFY_ORGANISATION)

@@ -33,9 +33,9 @@ def caller(request: HttpRequest) -> Any:
     if not user.is_authenticated:
         return None
     unsafe = request.method not in {"GET", "HEAD", "OPTIONS"}
-    if unsafe and not getattr(request, "_dont_enforce_csrf_checks", False):
-        if check_csrf(request):
-            raise HttpError(403, "CSRF 校验失败：会话调用须带 X-CSRFToken，或改用 API 令牌")
+    token_call = getattr(request, "_dont_enforce_csrf_checks", False)
+    if unsafe and not token_call and check_csrf(request):
+        raise HttpError(403, "CSRF 校验失败：会话调用须带 X-CSRFToken，或改用 API 令牌")
     return user
 
 

@@ -7,6 +7,7 @@ Deterministic for a seed and idempotent: organisations are keyed by their credit
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -253,7 +254,7 @@ def _seed_users(ctx: DemoContext) -> None:
             )
             RoleGrant.objects.get_or_create(user=broker, role=PlatformRole.BROKER, centre=centre)
     # Organisation roles: admins of an SME in Jiangsu and Anhui, a Zhejiang university, a member.
-    picks = {
+    picks: dict[str, dict[str, Any]] = {
         "enterprise_js": dict(province_id="320000", party_nature="170", is_sme=True),
         "enterprise_ah": dict(province_id="340000", party_nature="150", is_sme=True),
         "university_zj": dict(province_id="330000", party_nature="022"),

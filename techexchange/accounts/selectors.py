@@ -151,20 +151,21 @@ def get_user_by_token(raw: str) -> User | None:
     return token.user if token else None
 
 
+def _user_pk(user: Any) -> int:
+    """The user's primary key, or 0 (matching nobody) for an anonymous user."""
+    return int(getattr(user, "pk", None) or 0)
+
+
 def list_api_tokens_for(user: Any) -> QuerySet[ApiToken]:
     """The user's own API tokens, newest first."""
-    return ApiToken.objects.filter(user_id=getattr(user, "pk", None))
+    return ApiToken.objects.filter(user_id=_user_pk(user))
 
 
 def list_memberships_for(user: Any) -> QuerySet[Membership]:
     """The user's organisation memberships."""
-    return Membership.objects.filter(user_id=getattr(user, "pk", None)).select_related(
-        "organisation"
-    )
+    return Membership.objects.filter(user_id=_user_pk(user)).select_related("organisation")
 
 
 def list_role_grants_for(user: Any) -> QuerySet[RoleGrant]:
     """The user's platform roles with their scope."""
-    return RoleGrant.objects.filter(user_id=getattr(user, "pk", None)).select_related(
-        "centre", "region"
-    )
+    return RoleGrant.objects.filter(user_id=_user_pk(user)).select_related("centre", "region")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,11 +13,11 @@ from techexchange.core.errors import DomainError
 from techexchange.regions.selectors import list_cities, list_provinces
 
 
-def _province_choices() -> list[tuple[str, str]]:
+def _province_choices() -> list[tuple[str, Any]]:
     return [("", _("全部省份"))] + [(r.code, r.name) for r in list_provinces()]
 
 
-def _city_choices() -> list[tuple[str, str]]:
+def _city_choices() -> list[tuple[str, Any]]:
     return [("", _("全部城市"))] + [(r.code, r.name) for r in list_cities()]
 
 

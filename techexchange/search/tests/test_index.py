@@ -1,5 +1,7 @@
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ INSTRUMENT = DocType(
     stored=("owner",),
 )
 
-DOCS = [
+DOCS: list[dict[str, Any]] = [
     {
         "id": "i1",
         "name": "激光共聚焦显微镜",
@@ -161,7 +163,7 @@ def test_searches_are_served_while_a_rebuild_runs(index):
     release = threading.Event()
     started = threading.Event()
 
-    def slow_docs():
+    def slow_docs() -> Iterator[dict[str, str]]:
         yield {"id": "n1", "name": "核磁共振波谱仪"}
         started.set()
         release.wait(5)

@@ -55,14 +55,18 @@ check-migrations: venv var
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
 
+# Everything but the browser tests in parallel, then the browser tests by name (so a log shows
+# that they really ran in Chromium, or why they were skipped).
 pytest: venv var browser-deps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" -rs $(PYTEST_ARGS)
+	$(BIN)/pytest -m browser -v -rs $(PYTEST_ARGS)
 
 test: lint typecheck check-migrations pytest
 
 # The same suite against PostgreSQL (DATABASE_URL must point at a database we may create).
 test-pg: venv var browser-deps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "set DATABASE_URL=postgres://..."; exit 2;; esac
+	$(MAKE) --no-print-directory pytest
 
 messages: venv
 	$(PY) manage.py makemessages -l en --ignore '.venv/*' --ignore 'var/*'

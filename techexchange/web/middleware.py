@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
 from techexchange.core.errors import DomainError, NotFound, PermissionDenied
@@ -28,3 +28,40 @@ class DomainErrorMiddleware:
             return redirect_to_login(request.get_full_path())
         status = 404 if isinstance(exc, NotFound) else exc.status
         return render(request, "web/error.html", {"error": exc}, status=status)
+
+
+class RejectNulBytesMiddleware:
+    """Refuse NUL characters in paths, parameters and JSON bodies with a 400.
+
+    PostgreSQL text cannot hold NUL: without this, such input would reach the database and
+    end in a 500 there, while SQLite would store it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"code": "nul_character", "message": "请求中含有不允许的空字符", "details": []},
+                    status=400,
+                    json_dumps_params={"ensure_ascii": False},
+                )
+            return HttpResponseBadRequest("NUL characters are not allowed")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path:
+            return True
+        for values in request.GET.lists():
+            if any("\x00" in v for v in values[1]) or "\x00" in values[0]:
+                return True
+        content_type = request.content_type or ""
+        if request.method in {"POST", "PUT", "PATCH"} and content_type.endswith("json"):
+            body = request.body
+            return b"\x00" in body or b"\\u0000" in body
+        if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
+            return any("\x00" in v for _k, vs in request.POST.lists() for v in vs)
+        return False

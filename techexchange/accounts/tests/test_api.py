@@ -93,6 +93,8 @@ MALFORMED = [
     ("get", "/api/regions/999999", None),
     ("get", "/api/regions/blocs/NOPE", None),
     ("get", "/api/regions/%00", None),
+    ("get", "/api/organisations?q=%00", None),
+    ("post", "/api/sign-up", '{"username": "a\\u0000b"}'),
     ("post", "/api/sign-up", "{not json"),
     ("post", "/api/sign-up", "[]"),
     ("post", "/api/sign-up", "null"),

@@ -11,8 +11,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_visitor_reads_chinese_home_switches_to_english_signs_in_and_browses(live_server, page):
-    org = make_organisation(province="340000", city="340100", name_zh="合肥示例光电有限公司",
-                            name_en="Hefei Example Photonics Co., Ltd.")
+    org = make_organisation(
+        province="340000",
+        city="340100",
+        name_zh="合肥示例光电有限公司",
+        name_en="Hefei Example Photonics Co., Ltd.",
+    )
     make_organisation(province="320000", city="320500", name_zh="苏州示例材料有限公司")
     user = make_member(org, OrgRole.ADMIN, username="alice")
 

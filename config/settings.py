@@ -19,6 +19,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
+    # First, so its templates (registration/*) win over the admin's of the same name.
+    "techexchange.web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -30,7 +32,6 @@ INSTALLED_APPS = [
     "techexchange.core",
     "techexchange.regions",
     "techexchange.accounts",
-    "techexchange.web",
 ]
 
 MIDDLEWARE = [

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["PartyNature", "ReportCategory", "natures_in", "report_category_of"]
+__all__ = [
+    "PartyNature",
+    "ReportCategory",
+    "natures_in",
+    "party_nature_label",
+    "report_category_of",
+]
 
 
 class PartyNature(models.TextChoices):
@@ -74,3 +83,14 @@ def report_category_of(nature: str) -> ReportCategory:
 def natures_in(category: str) -> list[str]:
     """Every party nature code that reports under `category`."""
     return [n.value for n in PartyNature if report_category_of(n.value) == category]
+
+
+@functools.cache
+def _nature_labels(language: str) -> dict[str, str]:
+    with translation.override(language):
+        return {n.value: str(n.label) for n in PartyNature}
+
+
+def party_nature_label(code: str) -> str:
+    """The party nature's name in the active language (cached per language: lists call it a lot)."""
+    return _nature_labels(translation.get_language() or "zh-hans").get(code, code)

@@ -75,6 +75,7 @@ class Organisation(models.Model):
         indexes = [
             models.Index(fields=["province", "party_nature"], name="org_province_nature_idx"),
             models.Index(fields=["city"], name="org_city_idx"),
+            models.Index(fields=["name_zh", "id"], name="org_name_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -7,6 +7,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from techexchange.accounts.codes import party_nature_label
 from techexchange.regions.schemas import RegionRefOut
 
 
@@ -32,7 +33,7 @@ class OrganisationOut(Schema):
     @staticmethod
     def resolve_party_nature_label(obj: Any) -> str:
         """The party nature's name."""
-        return str(obj.get_party_nature_display())
+        return party_nature_label(obj.party_nature)
 
     @staticmethod
     def resolve_report_category(obj: Any) -> str:

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "techexchange.core",
     "techexchange.regions",
     "techexchange.accounts",
+    "techexchange.contracts",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,19 @@ LOGGING = {
 
 # Demo data is synthetic: the footer says so while this is on.
 DEMO_MODE = env_bool("DEMO_MODE", default=True)
+
+# Technology contracts: the registration number format (16 digits; year 4 + region 4 + point 2 +
+# serial 6 is unverified, hence configurable), this registry's point, and the first day of the
+# 2026 rules (unverified: empty keeps the 2021 rules in force).
+CONTRACT_NUMBER_FORMAT = env_str(
+    "CONTRACT_NUMBER_FORMAT", "{year:04d}{region:4.4}{point:02d}{serial:06d}"
+)
+CONTRACT_REGISTRATION_POINT = env_int("CONTRACT_REGISTRATION_POINT", 1)
+CONTRACT_RULES_2026_FROM = env_str("CONTRACT_RULES_2026_FROM", "")
+
+# Front-end packages installed from npm by `make assets` (offline, never a CDN): ECharts.
+_ECHARTS_DIST = BASE_DIR / "node_modules" / "echarts" / "dist"
+STATICFILES_DIRS = [("vendor/echarts", _ECHARTS_DIST)] if _ECHARTS_DIST.is_dir() else []
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500

@@ -27,6 +27,13 @@ class Action(StrEnum):
     VIEW_PLATFORM_DASHBOARD = "dashboard.platform"
     CREATE_API_TOKEN = "api_token.create"  # noqa: S105 - an action name, not a secret
     ASSIGN_ROLES = "roles.assign"
+    # Technology contracts (contracts app). Registration is a legal act of the registrar of the
+    # contract's registration region; aggregated statistics are public, finer detail is not.
+    SUBMIT_CONTRACT = "contract.submit"
+    VIEW_CONTRACT = "contract.view"
+    REVIEW_CONTRACT = "contract.review"
+    VIEW_CONTRACT_STATS = "contract.view_stats"
+    VIEW_CONTRACT_STATS_DETAIL = "contract.view_stats_detail"
 
 
 @dataclass(frozen=True)
@@ -85,4 +92,32 @@ def can(actor: Actor, action: Action, target: Target | None = None) -> bool:
             return actor.is_operator
         case Action.VIEW_PLATFORM_DASHBOARD:
             return actor.is_operator or "analyst" in actor.platform_roles
+        case Action.SUBMIT_CONTRACT:
+            return actor.is_operator or (
+                target.organisation_id is not None and target.organisation_id in actor.member_of
+            )
+        case Action.REVIEW_CONTRACT:
+            return _is_registrar_of(actor, target)
+        case Action.VIEW_CONTRACT:
+            return (
+                actor.is_operator
+                or _is_registrar_of(actor, target)
+                or (
+                    target.organisation_id is not None and target.organisation_id in actor.member_of
+                )
+            )
+        case Action.VIEW_CONTRACT_STATS:
+            return True
+        case Action.VIEW_CONTRACT_STATS_DETAIL:
+            # City-level cells can be small enough to identify a confidential contract.
+            return actor.is_operator or bool({"analyst", "registrar"} & actor.platform_roles)
     return False  # pragma: no cover - every Action is matched above
+
+
+def _is_registrar_of(actor: Actor, target: Target) -> bool:
+    """A registrar whose region is the target's registration region (province code)."""
+    return (
+        "registrar" in actor.platform_roles
+        and target.region_code is not None
+        and target.region_code in actor.region_codes
+    )

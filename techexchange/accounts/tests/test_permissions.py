@@ -35,6 +35,11 @@ MATRIX: dict[Action, tuple[int, ...]] = {
     Action.VIEW_PLATFORM_DASHBOARD: (0, 0, 0, 1, 0, 0, 0, 1),
     Action.CREATE_API_TOKEN: (0, 1, 1, 1, 1, 1, 1, 1),
     Action.ASSIGN_ROLES: (0, 0, 0, 1, 0, 0, 0, 0),
+    Action.SUBMIT_CONTRACT: (0, 1, 1, 1, 0, 0, 0, 0),
+    Action.VIEW_CONTRACT: (0, 1, 1, 1, 0, 0, 1, 0),
+    Action.REVIEW_CONTRACT: (0, 0, 0, 0, 0, 0, 1, 0),
+    Action.VIEW_CONTRACT_STATS: (1, 1, 1, 1, 1, 1, 1, 1),
+    Action.VIEW_CONTRACT_STATS_DETAIL: (0, 0, 0, 1, 0, 0, 1, 1),
 }
 
 
@@ -61,7 +66,7 @@ def world():
     grant(personas["operator"], "operator")
     grant(personas["broker"], "broker", centre=centre)
     grant(personas["voucher_officer"], "voucher_officer", region_id="320000")
-    grant(personas["registrar"], "registrar", region_id="310000")
+    grant(personas["registrar"], "registrar", region_id="320000")
     grant(personas["analyst"], "analyst")
     target = Target(organisation_id=org.pk, centre_id=centre.pk, region_code="320000")
     return personas, target
@@ -84,6 +89,23 @@ def test_broker_cannot_see_another_sub_centres_pipeline(world):
     personas, _target = world
     other = make_centre()
     assert not can_user(personas["broker"], Action.VIEW_CENTRE_PIPELINE, Target(centre_id=other.pk))
+
+
+def test_registrar_cannot_review_another_regions_contracts(world):
+    personas, _target = world
+    assert not can_user(personas["registrar"], Action.REVIEW_CONTRACT, Target(region_code="310000"))
+
+
+def test_member_cannot_submit_for_another_organisation(world):
+    personas, _target = world
+    other = make_organisation()
+    assert not can_user(personas["member"], Action.SUBMIT_CONTRACT, Target(other.pk))
+
+
+def test_provider_staff_cannot_approve_bookings_of_another_holder(world):
+    personas, _target = world
+    other = make_organisation()
+    assert not can_user(personas["member"], Action.APPROVE_BOOKING, Target(other.pk))
 
 
 def test_superuser_acts_as_operator():

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "techexchange.core",
     "techexchange.regions",
     "techexchange.accounts",
+    "techexchange.market",
     "techexchange.contracts",
 ]
 

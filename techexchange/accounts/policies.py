@@ -27,6 +27,24 @@ class Action(StrEnum):
     VIEW_PLATFORM_DASHBOARD = "dashboard.platform"
     CREATE_API_TOKEN = "api_token.create"  # noqa: S105 - an action name, not a secret
     ASSIGN_ROLES = "roles.assign"
+    # Technology market (techexchange.market).
+    LISTING_CREATE = "market.listing.create"
+    LISTING_EDIT = "market.listing.edit"
+    LISTING_REVIEW = "market.listing.review"
+    LISTING_VIEW_SUMMARY = "market.listing.view_summary"
+    LISTING_VIEW_DETAILS = "market.listing.view_details"
+    LISTING_MANAGE_ACCESS = "market.listing.manage_access"
+    NDA_ACCEPT = "market.nda.accept"
+    EOI_SEND = "market.eoi.send"
+    EOI_DECIDE = "market.eoi.decide"
+    DEAL_CREATE = "market.deal.create"
+    DEAL_MANAGE = "market.deal.manage"
+    DEAL_VIEW = "market.deal.view"
+    CHALLENGE_MANAGE = "market.challenge.manage"
+    CHALLENGE_APPLY = "market.challenge.apply"
+    CHALLENGE_REVIEW = "market.challenge.review"
+    CHALLENGE_DECIDE = "market.challenge.decide"
+    VIEW_MARKET_DASHBOARD = "market.dashboard"
     # Technology contracts (contracts app). Registration is a legal act of the registrar of the
     # contract's registration region; aggregated statistics are public, finer detail is not.
     SUBMIT_CONTRACT = "contract.submit"
@@ -111,6 +129,65 @@ def can(actor: Actor, action: Action, target: Target | None = None) -> bool:
         case Action.VIEW_CONTRACT_STATS_DETAIL:
             # City-level cells can be small enough to identify a confidential contract.
             return actor.is_operator or bool({"analyst", "registrar"} & actor.platform_roles)
+    return _can_market(actor, action, target)
+
+
+def _ids(raw: str) -> frozenset[int]:
+    """Integer ids from a comma-separated `Target.extra` value."""
+    return frozenset(int(x) for x in raw.split(",") if x.strip().isdigit())
+
+
+def _can_market(actor: Actor, action: Action, target: Target) -> bool:
+    """The technology market's rules: owners, NDA holders, brokers of the centre, sponsors."""
+    owner = target.organisation_id
+    is_owner = owner is not None and owner in actor.member_of
+    outsider_member = actor.is_authenticated and bool(actor.member_of) and not is_owner
+    broker_here = (
+        "broker" in actor.platform_roles
+        and target.centre_id is not None
+        and target.centre_id in actor.centre_ids
+    )
+    match action:
+        case Action.LISTING_CREATE | Action.LISTING_EDIT:
+            return actor.is_operator or is_owner
+        case Action.LISTING_REVIEW | Action.DEAL_MANAGE:
+            return actor.is_operator or broker_here or target.extra.get("on_deal") == "1"
+        case Action.LISTING_VIEW_SUMMARY:
+            return actor.is_authenticated
+        case Action.LISTING_VIEW_DETAILS:
+            return (
+                actor.is_operator
+                or is_owner
+                or broker_here
+                or (actor.is_authenticated and target.extra.get("nda") == "1")
+            )
+        case Action.LISTING_MANAGE_ACCESS | Action.CHALLENGE_MANAGE:
+            return actor.is_operator or (owner is not None and owner in actor.admin_of)
+        case Action.NDA_ACCEPT | Action.EOI_SEND | Action.CHALLENGE_APPLY:
+            return outsider_member
+        case Action.EOI_DECIDE:
+            return is_owner
+        case Action.DEAL_CREATE:
+            return actor.is_operator or "broker" in actor.platform_roles
+        case Action.DEAL_VIEW:
+            parties = _ids(target.extra.get("parties", ""))
+            return (
+                actor.is_operator
+                or broker_here
+                or target.extra.get("on_deal") == "1"
+                or bool(parties & actor.member_of)
+            )
+        case Action.CHALLENGE_REVIEW:
+            return actor.is_operator or target.extra.get("expert") == "1"
+        case Action.CHALLENGE_DECIDE:
+            deciders = _ids(target.extra.get("end_user", ""))
+            return (
+                actor.is_operator
+                or (owner is not None and owner in actor.admin_of)
+                or bool(deciders & actor.admin_of)
+            )
+        case Action.VIEW_MARKET_DASHBOARD:
+            return actor.is_operator or bool({"broker", "analyst"} & actor.platform_roles)
     return False  # pragma: no cover - every Action is matched above
 
 

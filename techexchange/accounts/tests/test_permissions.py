@@ -35,6 +35,24 @@ MATRIX: dict[Action, tuple[int, ...]] = {
     Action.VIEW_PLATFORM_DASHBOARD: (0, 0, 0, 1, 0, 0, 0, 1),
     Action.CREATE_API_TOKEN: (0, 1, 1, 1, 1, 1, 1, 1),
     Action.ASSIGN_ROLES: (0, 0, 0, 1, 0, 0, 0, 0),
+    # Technology market: the target organisation is the listing owner / sponsor / deal party.
+    Action.LISTING_CREATE: (0, 1, 1, 1, 0, 0, 0, 0),
+    Action.LISTING_EDIT: (0, 1, 1, 1, 0, 0, 0, 0),
+    Action.LISTING_REVIEW: (0, 0, 0, 1, 1, 0, 0, 0),
+    Action.LISTING_VIEW_SUMMARY: (0, 1, 1, 1, 1, 1, 1, 1),
+    Action.LISTING_VIEW_DETAILS: (0, 1, 1, 1, 1, 0, 0, 0),
+    Action.LISTING_MANAGE_ACCESS: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.NDA_ACCEPT: (0, 0, 0, 1, 1, 1, 1, 1),
+    Action.EOI_SEND: (0, 0, 0, 1, 1, 1, 1, 1),
+    Action.EOI_DECIDE: (0, 1, 1, 0, 0, 0, 0, 0),
+    Action.DEAL_CREATE: (0, 0, 0, 1, 1, 0, 0, 0),
+    Action.DEAL_MANAGE: (0, 0, 0, 1, 1, 0, 0, 0),
+    Action.DEAL_VIEW: (0, 0, 0, 1, 1, 0, 0, 0),
+    Action.CHALLENGE_MANAGE: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.CHALLENGE_APPLY: (0, 0, 0, 1, 1, 1, 1, 1),
+    Action.CHALLENGE_REVIEW: (0, 0, 0, 1, 0, 0, 0, 0),
+    Action.CHALLENGE_DECIDE: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.VIEW_MARKET_DASHBOARD: (0, 0, 0, 1, 1, 0, 0, 1),
     Action.SUBMIT_CONTRACT: (0, 1, 1, 1, 0, 0, 0, 0),
     Action.VIEW_CONTRACT: (0, 1, 1, 1, 0, 0, 1, 0),
     Action.REVIEW_CONTRACT: (0, 0, 0, 0, 0, 0, 1, 0),
@@ -113,3 +131,24 @@ def test_superuser_acts_as_operator():
 
     admin = make_user(is_superuser=True)
     assert can_user(admin, Action.VERIFY_ORGANISATION)
+
+
+def test_nda_holder_sees_details_but_an_outsider_does_not(world):
+    personas, _target = world
+    other = make_organisation()
+    signed = Target(organisation_id=other.pk, extra={"nda": "1"})
+    assert can_user(personas["analyst"], Action.LISTING_VIEW_DETAILS, signed)
+    assert not can_user(personas["analyst"], Action.LISTING_VIEW_DETAILS, Target(other.pk))
+    assert not can_user(personas["anonymous"], Action.LISTING_VIEW_DETAILS, signed)
+
+
+def test_deal_parties_see_their_deal_and_named_experts_review(world):
+    personas, _target = world
+    other = make_organisation()
+    member_org = next(
+        iter(personas["member"].memberships.values_list("organisation_id", flat=True))
+    )
+    deal = Target(organisation_id=other.pk, extra={"parties": f"{other.pk},{member_org}"})
+    assert can_user(personas["member"], Action.DEAL_VIEW, deal)
+    assert not can_user(personas["analyst"], Action.DEAL_VIEW, deal)
+    assert can_user(personas["analyst"], Action.CHALLENGE_REVIEW, Target(extra={"expert": "1"}))

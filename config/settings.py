@@ -28,10 +28,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_tasks_db",
     "techexchange.core",
     "techexchange.regions",
     "techexchange.accounts",
+    "techexchange.resources",
     "techexchange.market",
     "techexchange.contracts",
 ]
@@ -163,6 +165,9 @@ LOGGING = {
 
 # Demo data is synthetic: the footer says so while this is on.
 DEMO_MODE = env_bool("DEMO_MODE", default=True)
+
+# Search indexes (derived data, rebuilt from the database): one directory per doc type.
+SEARCH_INDEX_DIR = env_str("SEARCH_INDEX_DIR", str(BASE_DIR / "var" / "search"))
 
 # Technology contracts: the registration number format (16 digits; year 4 + region 4 + point 2 +
 # serial 6 is unverified, hence configurable), this registry's point, and the first day of the

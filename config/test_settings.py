@@ -1,5 +1,7 @@
 """Settings for the test suite: the production settings with fast hashing and plain statics."""
 
+import tempfile
+
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
 
@@ -11,3 +13,5 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Each test process gets its own search index directory, never var/search.
+SEARCH_INDEX_DIR = tempfile.mkdtemp(prefix="te-search-")

@@ -27,6 +27,12 @@ class Action(StrEnum):
     VIEW_PLATFORM_DASHBOARD = "dashboard.platform"
     CREATE_API_TOKEN = "api_token.create"  # noqa: S105 - an action name, not a secret
     ASSIGN_ROLES = "roles.assign"
+    # Resource sharing (resources app): the target organisation is the instrument's holder.
+    BOOK_INSTRUMENT = "resource.book"
+    APPROVE_BOOKING = "resource.approve_booking"
+    MANAGE_RESOURCE = "resource.manage"
+    OVERRIDE_POLICY = "resource.override_policy"
+    VIEW_UTILISATION = "resource.view_utilisation"
     # Technology market (techexchange.market).
     LISTING_CREATE = "market.listing.create"
     LISTING_EDIT = "market.listing.edit"
@@ -86,6 +92,10 @@ class Target:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def _member(actor: Actor, target: Target) -> bool:
+    return target.organisation_id is not None and target.organisation_id in actor.member_of
+
+
 def can(actor: Actor, action: Action, target: Target | None = None) -> bool:
     """Decide whether `actor` may perform `action` on `target`."""
     target = target or Target()
@@ -110,6 +120,17 @@ def can(actor: Actor, action: Action, target: Target | None = None) -> bool:
             return actor.is_operator
         case Action.VIEW_PLATFORM_DASHBOARD:
             return actor.is_operator or "analyst" in actor.platform_roles
+        case Action.BOOK_INSTRUMENT:
+            return actor.is_authenticated
+        case Action.APPROVE_BOOKING:
+            # Staff of the holding organisation approve, check in and record usage.
+            return actor.is_operator or _member(actor, target)
+        case Action.MANAGE_RESOURCE | Action.OVERRIDE_POLICY:
+            return actor.is_operator or (
+                target.organisation_id is not None and target.organisation_id in actor.admin_of
+            )
+        case Action.VIEW_UTILISATION:
+            return actor.is_operator or "analyst" in actor.platform_roles or _member(actor, target)
         case Action.SUBMIT_CONTRACT:
             return actor.is_operator or (
                 target.organisation_id is not None and target.organisation_id in actor.member_of

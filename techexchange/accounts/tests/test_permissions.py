@@ -35,6 +35,13 @@ MATRIX: dict[Action, tuple[int, ...]] = {
     Action.VIEW_PLATFORM_DASHBOARD: (0, 0, 0, 1, 0, 0, 0, 1),
     Action.CREATE_API_TOKEN: (0, 1, 1, 1, 1, 1, 1, 1),
     Action.ASSIGN_ROLES: (0, 0, 0, 1, 0, 0, 0, 0),
+    # Resources: the target organisation is the instrument's holder, so "member" is provider
+    # staff (approves bookings, sees utilisation) and "org_admin" manages its instruments.
+    Action.BOOK_INSTRUMENT: (0, 1, 1, 1, 1, 1, 1, 1),
+    Action.APPROVE_BOOKING: (0, 1, 1, 1, 0, 0, 0, 0),
+    Action.MANAGE_RESOURCE: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.OVERRIDE_POLICY: (0, 0, 1, 1, 0, 0, 0, 0),
+    Action.VIEW_UTILISATION: (0, 1, 1, 1, 0, 0, 0, 1),
     # Technology market: the target organisation is the listing owner / sponsor / deal party.
     Action.LISTING_CREATE: (0, 1, 1, 1, 0, 0, 0, 0),
     Action.LISTING_EDIT: (0, 1, 1, 1, 0, 0, 0, 0),
@@ -118,6 +125,12 @@ def test_member_cannot_submit_for_another_organisation(world):
     personas, _target = world
     other = make_organisation()
     assert not can_user(personas["member"], Action.SUBMIT_CONTRACT, Target(other.pk))
+
+
+def test_provider_staff_cannot_approve_bookings_of_another_holder(world):
+    personas, _target = world
+    other = make_organisation()
+    assert not can_user(personas["member"], Action.APPROVE_BOOKING, Target(other.pk))
 
 
 def test_provider_staff_cannot_approve_bookings_of_another_holder(world):

@@ -1,0 +1,25 @@
+"""Background jobs of resources: each takes no objects, only what it needs to find them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.tasks import task
+
+from techexchange.resources import indexing, services
+
+
+@task()
+def release_no_shows(now: str | None = None) -> int:
+    """Release bookings nobody checked in to and expire lapsed holds (idempotent).
+
+    `now` (ISO-8601) is for tests and replays; the scheduler passes nothing.
+    """
+    at = datetime.fromisoformat(now) if now else None
+    return services.release_no_shows(now=at) + services.expire_holds(now=at)
+
+
+@task()
+def sync_search_index() -> int:
+    """Apply the outbox to this node's instrument index."""
+    return indexing.sync_index()

@@ -967,6 +967,10 @@ def create_deal(
 ) -> Deal:
     """Open a deal from an accepted EoI (or an offer/request pair) with its brokers."""
     require(actor, Action.DEAL_CREATE)
+    if eoi is not None:
+        eoi = ExpressionOfInterest.objects.select_related("listing", "listing__owner").get(
+            pk=eoi.pk
+        )
     lead = lead_broker or actor
     centre = originating_centre or _broker_centre(lead)
     problems = []
@@ -1657,3 +1661,170 @@ def run_saved_searches(*, now: datetime) -> int:
                 sent += 1
             SavedSearch.objects.filter(pk=saved.pk).update(last_run_at=now)
     return sent
+
+
+# -- closing the loop into contract registration ---------------------------------------------
+
+# Market field codes → contracts' field codes (both are the 11 report fields).
+FIELD_TO_CONTRACT = {
+    "electronic_info": "electronics", "aerospace": "aerospace",
+    "advanced_manufacturing": "manufacturing", "bio_medical": "biomedicine",
+    "new_materials": "materials", "new_energy": "energy", "environment": "environment",
+    "nuclear": "nuclear", "agriculture": "agriculture", "transport": "transport",
+    "urban_social": "urban",
+}  # fmt: skip
+# Intended cooperation mode → (contract type, subtype) when the broker has not set them.
+MODE_TO_CONTRACT = {
+    "transfer": ("transfer", "patent_transfer"), "licence": ("licence", "patent_licence"),
+    "equity": ("transfer", "patent_transfer"), "joint_dev": ("development", "cooperative"),
+    "service": ("service", "service"), "consulting": ("consulting", "consulting"),
+}  # fmt: skip
+IP_TO_CONTRACT = {
+    "patent": "invention_patent", "software": "software", "ic_layout": "ic_layout",
+    "plant_variety": "plant_variety", "biomed_variety": "biomed_variety", "know_how": "know_how",
+}  # fmt: skip
+
+
+def _party(org: Organisation) -> Any:
+    from techexchange.contracts.services import party
+
+    return party(
+        org.name_zh, org.credit_code or "", org.party_nature, "156", org.city_id or org.province_id
+    )
+
+
+def registration_input(deal: Deal) -> Any:
+    """The contract registration pre-filled from a signed deal (parties, type, amounts, field, IP)."""
+    from techexchange.contracts.policies import ContractData
+    from techexchange.contracts.services import ContractInput, Deduction
+
+    mode = deal.eoi.intended_mode if deal.eoi and deal.eoi.intended_mode else ""
+    default_type = MODE_TO_CONTRACT.get(mode, ("licence", "patent_licence"))
+    ctype = deal.contract_type or default_type[0]
+    subtype = deal.contract_subtype or default_type[1]
+    ip = deal.ip_type
+    if not ip and deal.offer is not None:
+        ip = IP_TO_CONTRACT.get(deal.offer.achievement_type, "")
+        if deal.offer.ip_status == "applied":
+            ip = "patent_application"
+        elif deal.offer.ip_status == "secret":
+            ip = "know_how"
+    amount = deal.amount or Decimal(0)
+    technical = deal.technical_amount or amount
+    data = ContractData(
+        project_name=deal.title,
+        contract_type=ctype,
+        subtype=subtype,
+        seller=_party(deal.seller),
+        buyer=_party(deal.buyer),
+        turnover=amount,
+        technical_amount=technical,
+        signing_date=deal.signed_on or date.today(),
+        tech_field=FIELD_TO_CONTRACT.get(deal.tech_field, "manufacturing"),
+        ip_type=ip or "none",
+        plan_source="none",
+        payment_mode="instalments",
+        deductions=(amount - technical,) if amount > technical else (),
+    )
+    deductions = (
+        [Deduction(kind="other", amount=amount - technical, description="非技术性款项")]
+        if amount > technical
+        else []
+    )
+    ref = f"{deal.offer.patent_numbers}" if deal.offer is not None else ""
+    return ContractInput(data=data, deductions=deductions, extras={"ip_references": ref[:200]})
+
+
+@transaction.atomic
+def prefill_registration(*, actor: User, deal: Deal, now: datetime) -> Any:
+    """Create the contract registration draft of a signed deal for its registering party.
+
+    The seller registers every contract type the market produces (developer, transferor,
+    licensor or provider), so the draft belongs to the seller and a seller member prepares it.
+    """
+    from techexchange.contracts.services import save_draft
+
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    require(actor, Action.DEAL_VIEW, deal_target(deal, actor))
+    if deal.stage != DealStage.SIGNED:
+        raise Conflict("合同签订后才能生成登记", code="not_signed")
+    if deal.contract_ref:
+        raise Conflict("已生成合同登记", code="duplicate")
+    contract = save_draft(actor=actor, organisation=deal.seller, inp=registration_input(deal))
+    deal.contract_ref = str(contract.pk)
+    deal.updated_at = now
+    deal.save(update_fields=["contract_ref", "updated_at"])
+    DealEvent.objects.create(
+        deal=deal, actor=actor, kind="prefill", note=f"contract {contract.pk}", at=now
+    )
+    audit(
+        actor=actor,
+        action="market.deal.prefill_registration",
+        obj=deal,
+        data={"contract": contract.pk},
+    )
+    return contract
+
+
+@transaction.atomic
+def submit_registration(*, actor: User, deal: Deal, now: datetime) -> Any:
+    """Submit the deal's pre-filled registration to the registrar (a seller member)."""
+    from techexchange.contracts.selectors import get_contract_for
+    from techexchange.contracts.services import submit_contract
+
+    if not deal.contract_ref:
+        raise Conflict("尚未生成合同登记", code="no_contract")
+    contract = get_contract_for(actor, int(deal.contract_ref))
+    contract = submit_contract(
+        actor=actor, organisation=deal.seller, inp=registration_input(deal), contract=contract
+    )
+    audit(actor=actor, action="market.deal.submit_registration", obj=deal)
+    return contract
+
+
+@transaction.atomic
+def register_deal_contract(*, actor: User, deal: Deal, now: datetime) -> Deal:
+    """The registrar registers the deal's contract (contracts' own rules), then the deal syncs."""
+    from techexchange.contracts.selectors import get_contract_for
+    from techexchange.contracts.services import register_contract
+
+    if not deal.contract_ref:
+        raise Conflict("尚未生成合同登记", code="no_contract")
+    contract = get_contract_for(actor, int(deal.contract_ref), Action.REVIEW_CONTRACT)
+    register_contract(actor=actor, contract=contract, registration_date=now.date())
+    return sync_deal_registration(actor=actor, deal=deal, now=now)
+
+
+@transaction.atomic
+def sync_deal_registration(*, actor: Any, deal: Deal, now: datetime) -> Deal:
+    """Once the contract is registered, the deal shows its number and moves to registered."""
+    from techexchange.contracts.selectors import get_contract_for
+    from techexchange.core.errors import DomainError
+
+    if not deal.contract_ref or deal.registration_number:
+        return deal
+    try:
+        contract = get_contract_for(actor, int(deal.contract_ref))
+    except DomainError:
+        return deal  # this viewer may not see the contract; another one will sync it
+    if contract.status != "registered" or not contract.registration_number:
+        return deal
+    number = contract.registration_number
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    before = deal.stage
+    deal.registration_number = number
+    deal.registered_at = now
+    deal.stage = DealStage.REGISTERED
+    deal.updated_at = now
+    deal.save()
+    DealEvent.objects.create(
+        deal=deal,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind="registered",
+        from_stage=before,
+        to_stage=deal.stage,
+        note=number,
+        at=now,
+    )
+    audit(actor=actor, action="market.deal.registered", obj=deal, data={"number": number})
+    return deal

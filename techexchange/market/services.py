@@ -1490,6 +1490,7 @@ def assess_milestone(
     now: datetime,
 ) -> MilestoneAssessment:
     """A milestone assessment: continue, merge into another team, or eliminate."""
+    application = ChallengeApplication.objects.select_for_update().get(pk=application.pk)
     challenge = application.challenge
     require(actor, Action.CHALLENGE_DECIDE, challenge_target(challenge))
     problems = []
@@ -1544,6 +1545,7 @@ def record_payment(
     *, actor: User, application: ChallengeApplication, milestone: MilestoneTemplate, now: datetime
 ) -> MilestonePayment:
     """Pay a team its milestone share of the reward after a 'continue' assessment."""
+    application = ChallengeApplication.objects.select_for_update().get(pk=application.pk)
     challenge = application.challenge
     require(actor, Action.CHALLENGE_DECIDE, challenge_target(challenge))
     passed = MilestoneAssessment.objects.filter(
@@ -1584,6 +1586,7 @@ def accept_challenge_result(
     *, actor: User, application: ChallengeApplication, now: datetime
 ) -> ChallengeApplication:
     """The end user (or sponsor) accepts a team's result; the challenge is then accepted."""
+    application = ChallengeApplication.objects.select_for_update().get(pk=application.pk)
     challenge = application.challenge
     require(actor, Action.CHALLENGE_DECIDE, challenge_target(challenge))
     if application.status != ApplicationStatus.SELECTED:
@@ -1694,7 +1697,7 @@ def _party(org: Organisation) -> Any:
 
 
 def registration_input(deal: Deal) -> Any:
-    """The contract registration pre-filled from a signed deal (parties, type, amounts, field, IP)."""
+    """The registration pre-filled from a signed deal: parties, type, amounts, field, IP."""
     from techexchange.contracts.policies import ContractData
     from techexchange.contracts.services import ContractInput, Deduction
 

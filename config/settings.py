@@ -77,7 +77,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
+    _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
     _db["OPTIONS"] = {
         # WAL: 70-93 µs per single-row commit here instead of 3-21 ms (DEVELOPERS.md).
         "init_command": (

@@ -9,10 +9,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from techexchange.accounts.demo import seed_accounts
+from techexchange.contracts.demo import seed_contracts
 from techexchange.core.demo import DemoContext
 
 # Each app's seeder, in dependency order; later issues append theirs.
-SEEDERS = [("accounts", seed_accounts)]
+SEEDERS = [("accounts", seed_accounts), ("contracts", seed_contracts)]
 
 
 class Command(BaseCommand):

@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from techexchange.accounts.api import router as accounts_router
 from techexchange.core.errors import DomainError
+from techexchange.market.api import router as market_router
 from techexchange.regions.api import router as regions_router
 
 api = NinjaAPI(
@@ -28,6 +29,7 @@ api = NinjaAPI(
 )
 
 api.add_router("/regions", regions_router)
+api.add_router("/market", market_router)
 api.add_router("/", accounts_router)
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("market/", include("techexchange.market.urls")),
     path("", include("techexchange.web.urls")),
 ]
 

@@ -445,3 +445,72 @@ def centre_league(limit: int = 19) -> list[dict[str, Any]]:
             r["deals"] += share
             r["amount"] += share * (deal.technical_amount or Decimal(0))
     return sorted(rows.values(), key=lambda r: (-r["amount"], r["name"]))[:limit]
+
+
+def get_eoi(pk: int) -> ExpressionOfInterest:
+    """One EoI (services check who may act on it)."""
+    found = ExpressionOfInterest.objects.select_related("listing").filter(pk=pk).first()
+    if found is None:
+        raise NotFound("意向不存在", code="not_found")
+    return found
+
+
+def eois_awaiting_deal_for(user: Any) -> list[ExpressionOfInterest]:
+    """Accepted EoIs on listings without a deal yet (brokers and operators)."""
+    if not can_user(user, Action.DEAL_CREATE):
+        return []
+    return list(
+        ExpressionOfInterest.objects.filter(
+            status=EoiStatus.ACCEPTED, listing__isnull=False, deals__isnull=True
+        )
+        .select_related("listing", "organisation")
+        .order_by("-decided_at")[:50]
+    )
+
+
+def registration_of(user: Any, deal: Deal) -> dict[str, Any] | None:
+    """The deal's pre-filled contract as the viewer may see it, with what they may do."""
+    from techexchange.contracts.selectors import get_contract_for
+    from techexchange.core.errors import DomainError
+
+    if not deal.contract_ref:
+        return None
+    try:
+        contract = get_contract_for(user, int(deal.contract_ref))
+    except DomainError:
+        return {"visible": False}
+    target = Target(region_code=contract.registration_region)
+    return {
+        "visible": True,
+        "contract": contract,
+        "may_submit": contract.status in {"draft", "rejected"}
+        and can_user(user, Action.SUBMIT_CONTRACT, Target(organisation_id=deal.seller_id)),
+        "may_register": contract.status == "submitted"
+        and can_user(user, Action.REVIEW_CONTRACT, target),
+    }
+
+
+def registered_flows() -> list[dict[str, Any]]:
+    """Registered deals counted by seller province → buyer province (the market's statistics)."""
+    rows = (
+        Deal.objects.filter(stage__in=[DealStage.REGISTERED, DealStage.CLOSED_WON])
+        .values(
+            "seller__province_id",
+            "seller__province__name_zh",
+            "buyer__province_id",
+            "buyer__province__name_zh",
+        )
+        .annotate(n=Count("id"), amount=Sum("technical_amount"))
+        .order_by("seller__province_id", "buyer__province_id")
+    )
+    return [
+        {
+            "seller": r["seller__province__name_zh"],
+            "buyer": r["buyer__province__name_zh"],
+            "seller_code": r["seller__province_id"],
+            "buyer_code": r["buyer__province_id"],
+            "count": r["n"],
+            "amount": r["amount"] or Decimal(0),
+        }
+        for r in rows
+    ]

@@ -28,8 +28,18 @@ def _challenge(sponsor_admin, sponsor, **kw):
         max_teams=2,
         programme="2026年长三角揭榜挂帅专项",
         objectives=[
-            {"metric": "结壳热阻", "target": "≤0.1 K/W", "verification": "第三方测试", "weight": 60},
-            {"metric": "功率循环寿命", "target": "≥50万次", "verification": "用户单位台架", "weight": 40},
+            {
+                "metric": "结壳热阻",
+                "target": "≤0.1 K/W",
+                "verification": "第三方测试",
+                "weight": 60,
+            },
+            {
+                "metric": "功率循环寿命",
+                "target": "≥50万次",
+                "verification": "用户单位台架",
+                "weight": 40,
+            },
         ],
         milestones=[
             {"title": "样品验证", "months": 6, "payment_share": 30},
@@ -45,10 +55,15 @@ def test_weights_must_add_up_and_single_mode_takes_one_team():
     admin = make_member(sponsor, OrgRole.ADMIN)
     with pytest.raises(ValidationFailed) as exc:
         services.create_challenge(
-            actor=admin, sponsor=sponsor,
+            actor=admin,
+            sponsor=sponsor,
             data=services.ChallengeInput(
-                title_zh="x", problem="y", reward=Decimal(1), deadline=NOW + timedelta(days=1),
-                selection_mode="single", max_teams=2,
+                title_zh="x",
+                problem="y",
+                reward=Decimal(1),
+                deadline=NOW + timedelta(days=1),
+                selection_mode="single",
+                max_teams=2,
                 objectives=[{"metric": "a", "verification": "b", "weight": 50}],
                 milestones=[{"title": "m", "payment_share": 100}],
             ),
@@ -73,13 +88,19 @@ def test_two_parallel_teams_race_and_one_is_eliminated_at_the_first_milestone():
         services.ask_question(actor=lead, challenge=ch, question="是否接受联合体揭榜？", now=NOW)
         teams.append(
             services.apply_to_challenge(
-                actor=lead, challenge=ch, organisation=org,
+                actor=lead,
+                challenge=ch,
+                organisation=org,
                 team=[{"name": "张工", "role": "负责人"}, {"name": "李博士", "role": "封装"}],
-                route="银烧结双面散热封装", milestone_plan="6个月出样，12个月小批量", now=NOW,
+                route="银烧结双面散热封装",
+                milestone_plan="6个月出样，12个月小批量",
+                now=NOW,
             )
         )
     q = ch.questions.first()
-    services.answer_question(actor=sponsor_admin, question=q, answer="接受，牵头单位须为揭榜方。", now=NOW)
+    services.answer_question(
+        actor=sponsor_admin, question=q, answer="接受，牵头单位须为揭榜方。", now=NOW
+    )
     assert ch.questions.filter(answer__gt="").count() == 1  # visible to every applicant
 
     # An expert from an applicant's organisation is flagged as a conflict of interest.
@@ -94,28 +115,48 @@ def test_two_parallel_teams_race_and_one_is_eliminated_at_the_first_milestone():
         services.review_application(actor=make_user(), application=teams[0], score=1, now=after)
 
     with pytest.raises(ValidationFailed):
-        services.select_teams(actor=sponsor_admin, challenge=ch, application_ids=[t.pk for t in teams], now=after)
-    services.select_teams(actor=end_user_admin, challenge=ch, application_ids=[teams[0].pk, teams[1].pk], now=after)
+        services.select_teams(
+            actor=sponsor_admin, challenge=ch, application_ids=[t.pk for t in teams], now=after
+        )
+    services.select_teams(
+        actor=end_user_admin, challenge=ch, application_ids=[teams[0].pk, teams[1].pk], now=after
+    )
     ch.refresh_from_db()
     assert ch.status == ChallengeStatus.RUNNING
 
     first, second = ch.milestones.all()
-    services.assess_milestone(actor=sponsor_admin, application=teams[0], milestone=first, decision="continue", now=after)
     services.assess_milestone(
-        actor=sponsor_admin, application=teams[1], milestone=first, decision="eliminate",
-        note="热阻未达阶段目标", now=after,
+        actor=sponsor_admin, application=teams[0], milestone=first, decision="continue", now=after
     )
-    pay = services.record_payment(actor=sponsor_admin, application=teams[0], milestone=first, now=after)
+    services.assess_milestone(
+        actor=sponsor_admin,
+        application=teams[1],
+        milestone=first,
+        decision="eliminate",
+        note="热阻未达阶段目标",
+        now=after,
+    )
+    pay = services.record_payment(
+        actor=sponsor_admin, application=teams[0], milestone=first, now=after
+    )
     assert pay.amount == Decimal("900000.00")  # 30 % of 6 M shared by the two racing teams
     with pytest.raises(Conflict):
-        services.record_payment(actor=sponsor_admin, application=teams[1], milestone=first, now=after)
+        services.record_payment(
+            actor=sponsor_admin, application=teams[1], milestone=first, now=after
+        )
     teams[1].refresh_from_db()
     assert teams[1].status == ApplicationStatus.ELIMINATED
 
-    services.assess_milestone(actor=sponsor_admin, application=teams[0], milestone=second, decision="continue", now=after)
+    services.assess_milestone(
+        actor=sponsor_admin, application=teams[0], milestone=second, decision="continue", now=after
+    )
     services.record_payment(actor=sponsor_admin, application=teams[0], milestone=second, now=after)
     services.accept_challenge_result(actor=end_user_admin, application=teams[0], now=after)
     ch.refresh_from_db()
     assert ch.status == ChallengeStatus.ACCEPTED
     trail = set(entries_for(ch).values_list("action", flat=True))
-    assert {"market.challenge.create", "market.challenge.publish", "market.challenge.select"} <= trail
+    assert {
+        "market.challenge.create",
+        "market.challenge.publish",
+        "market.challenge.select",
+    } <= trail

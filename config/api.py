@@ -15,6 +15,7 @@ from techexchange.accounts.api import router as accounts_router
 from techexchange.core.errors import DomainError
 from techexchange.market.api import router as market_router
 from techexchange.regions.api import router as regions_router
+from techexchange.resources.api import router as resources_router
 
 api = NinjaAPI(
     title="techexchange API",
@@ -30,6 +31,7 @@ api = NinjaAPI(
 
 api.add_router("/regions", regions_router)
 api.add_router("/market", market_router)
+api.add_router("/resources", resources_router)
 api.add_router("/", accounts_router)
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from techexchange.accounts.models import Organisation, OrgRole, User
 from techexchange.accounts.tests.factories import make_member, make_organisation
+from techexchange.resources import indexing
 from techexchange.resources.models import (
     BookingPolicy,
     Instrument,
@@ -98,6 +99,7 @@ def make_instrument(
             OpenHours.objects.create(
                 instrument=instrument, weekday=weekday, opens=time(8), closes=time(18)
             )
+    indexing.emit([instrument.pk])
     return instrument
 
 

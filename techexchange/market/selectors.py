@@ -296,8 +296,24 @@ def get_deal_for(user: Any, pk: int, action: Action = Action.DEAL_VIEW) -> Deal:
     )
     if deal is None:
         raise NotFound("交易不存在", code="not_found")
+    if action == Action.DEAL_VIEW and _registrar_of(user, deal):
+        return deal  # the registrar reads the deal whose contract they register
     require(user, action, deal_target(deal, user))
     return deal
+
+
+def _registrar_of(user: Any, deal: Deal) -> bool:
+    """True when `user` may review (register) the deal's contract."""
+    from techexchange.contracts.selectors import get_contract_for
+    from techexchange.core.errors import DomainError
+
+    if not deal.contract_ref or "registrar" not in actor_for(user).platform_roles:
+        return False
+    try:
+        get_contract_for(user, int(deal.contract_ref), Action.REVIEW_CONTRACT)
+    except DomainError:
+        return False
+    return True
 
 
 def list_deals_for(user: Any) -> QuerySet[Deal]:

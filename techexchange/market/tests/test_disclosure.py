@@ -40,15 +40,29 @@ def world():
     centre = make_centre(city="330100")
     offer = published(ListingKind.OFFER, zj_university(), offer_input(), centre=centre)
     services.add_attachment(
-        actor=make_member(offer.owner, OrgRole.ADMIN), listing=offer, name="检测报告",
-        tier=Tier.FULL, content="离子电导率 10.2 mS/cm",
+        actor=make_member(offer.owner, OrgRole.ADMIN),
+        listing=offer,
+        name="检测报告",
+        tier=Tier.FULL,
+        content="离子电导率 10.2 mS/cm",
     )
     people = {"anonymous": AnonymousUser()}
     people["owner_member"] = make_member(offer.owner)
     people["owner_admin"] = make_member(offer.owner, OrgRole.ADMIN)
-    for role in ("outsider", "nda_holder", "nda_revoked", "operator", "broker_of_centre",
-                 "broker_elsewhere", "voucher_officer", "registrar", "analyst"):
-        people[role] = make_member(make_organisation(province="340000", city="340100"), OrgRole.ADMIN)
+    for role in (
+        "outsider",
+        "nda_holder",
+        "nda_revoked",
+        "operator",
+        "broker_of_centre",
+        "broker_elsewhere",
+        "voucher_officer",
+        "registrar",
+        "analyst",
+    ):
+        people[role] = make_member(
+            make_organisation(province="340000", city="340100"), OrgRole.ADMIN
+        )
     grant(people["operator"], "operator")
     grant(people["broker_of_centre"], "broker", centre=centre)
     grant(people["broker_elsewhere"], "broker", centre=make_centre())
@@ -59,7 +73,9 @@ def world():
         user = people[role]
         org = user.memberships.get().organisation
         acc = services.accept_nda(actor=user, listing=offer, organisation=org, version=1, now=NOW)
-    services.revoke_access(actor=people["owner_admin"], listing=offer, acceptance_id=acc.pk, reason="合作终止", now=NOW)
+    services.revoke_access(
+        actor=people["owner_admin"], listing=offer, acceptance_id=acc.pk, reason="合作终止", now=NOW
+    )
     return offer, people
 
 
@@ -116,15 +132,27 @@ def test_nda_acceptance_through_the_api_opens_the_details(client, world):
     offer, people = world
     _t, raw = create_api_token(user=people["outsider"])
     headers = {"Authorization": f"Bearer {raw}"}
-    stale = client.post(f"/api/market/listings/{offer.pk}/nda", {"version": 9}, content_type="application/json", headers=headers)
+    stale = client.post(
+        f"/api/market/listings/{offer.pk}/nda",
+        {"version": 9},
+        content_type="application/json",
+        headers=headers,
+    )
     assert stale.status_code == 409 and stale.json()["code"] == "nda_outdated"
-    ok = client.post(f"/api/market/listings/{offer.pk}/nda", {"version": 1}, content_type="application/json", headers=headers)
+    ok = client.post(
+        f"/api/market/listings/{offer.pk}/nda",
+        {"version": 1},
+        content_type="application/json",
+        headers=headers,
+    )
     assert ok.status_code == 200 and ok.json()["description_zh"].startswith("采用")
 
 
 def test_drafts_are_invisible_to_outsiders(client, world):
     offer, people = world
-    draft = services.create_listing(actor=people["owner_admin"], kind="offer", owner=offer.owner, data=offer_input(), now=NOW)
+    draft = services.create_listing(
+        actor=people["owner_admin"], kind="offer", owner=offer.owner, data=offer_input(), now=NOW
+    )
     assert client.get(f"/api/market/listings/{draft.pk}").status_code == 404
     client.force_login(people["outsider"])
     assert client.get(f"/market/listings/{draft.pk}/").status_code == 404

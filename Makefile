@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: run serve test lint typecheck check-migrations pytest browser-deps venv messages clean test-pg
+.PHONY: run serve test lint typecheck check-migrations pytest browser-deps venv messages clean test-pg assets
 
 $(BIN)/.installed: pyproject.toml
 	@set -e; py=$$(scripts/find-python); \
@@ -19,6 +19,16 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(BIN)/.installed
+
+# Front-end packages from npm (ECharts for the statistics charts), served by Django from
+# node_modules via STATICFILES_DIRS: offline, never a CDN, never copied into the repo.
+assets: node_modules/echarts/dist/echarts.min.js
+
+node_modules/echarts/dist/echarts.min.js: package.json
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; \
+	else echo "npm is missing: the statistics charts will not render"; fi
+	@touch $@ 2>/dev/null || true
+	@touch $@ 2>/dev/null || true
 
 var:
 	@mkdir -p var
@@ -32,13 +42,13 @@ browser-deps:
 	  || echo "chromium could not be installed: browser tests will be skipped"; \
 	else echo "chromium is missing and cannot be installed without root: browser tests will be skipped"; fi
 
-run: venv var
+run: venv var assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --scale $(SCALE) --seed $(SEED)
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production-like serving: gunicorn (WSGI), 2 sync workers per core.
-serve: venv var
+serve: venv var assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 4 --access-logfile -
@@ -57,7 +67,7 @@ check-migrations: venv var
 
 # Everything but the browser tests in parallel, then the browser tests by name (so a log shows
 # that they really ran in Chromium, or why they were skipped).
-pytest: venv var browser-deps
+pytest: venv var browser-deps assets
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" -rs $(PYTEST_ARGS)
 	$(BIN)/pytest -m browser -v -rs $(PYTEST_ARGS)
 

@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from techexchange.accounts.api import router as accounts_router
+from techexchange.contracts.api import router as contracts_router
 from techexchange.core.errors import DomainError
 from techexchange.market.api import router as market_router
 from techexchange.regions.api import router as regions_router
@@ -30,6 +31,7 @@ api = NinjaAPI(
 )
 
 api.add_router("/regions", regions_router)
+api.add_router("/contracts", contracts_router)
 api.add_router("/market", market_router)
 api.add_router("/resources", resources_router)
 api.add_router("/", accounts_router)

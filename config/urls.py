@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("market/", include("techexchange.market.urls")),
+    path("contracts/", include("techexchange.contracts.urls")),
     path("", include("techexchange.web.urls")),
 ]
 

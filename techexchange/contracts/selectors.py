@@ -12,7 +12,13 @@ from techexchange.contracts.codes import ContractStatus
 from techexchange.contracts.models import TechContract
 from techexchange.core.errors import NotFound
 
-__all__ = ["get_contract_for", "list_contracts_for", "list_review_queue_for", "review_regions_for"]
+__all__ = [
+    "contract_figures",
+    "get_contract_for",
+    "list_contracts_for",
+    "list_review_queue_for",
+    "review_regions_for",
+]
 
 
 def _target(contract: TechContract) -> Target:
@@ -59,3 +65,26 @@ def list_contracts_for(user: Any, *, status: str = "") -> QuerySet[TechContract]
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-updated_at", "-id")
+
+
+def contract_figures() -> dict[str, Any]:
+    """Home-page figures: registered contracts and the latest year's YRD inter-province headline."""
+    from django.db.models import Max, Sum
+
+    from techexchange.accounts.policies import Actor
+    from techexchange.contracts.models import ContractStat
+    from techexchange.contracts.reports import ReportQuery, build_report
+
+    base = ContractStat.objects.filter(cuboid=0, basis="r")
+    totals = base.aggregate(n=Sum("contracts"), year=Max("year"))
+    if not totals["n"]:
+        return {"registered": 0}
+
+    class _Public:
+        pk = None
+        is_authenticated = False
+        _te_actor = Actor()
+
+    year = int(totals["year"])
+    headline = build_report(_Public(), ReportQuery("inter-bloc", year, year)).data
+    return {"registered": int(totals["n"]), "year": year, "headline": headline}

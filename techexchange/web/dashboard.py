@@ -6,6 +6,7 @@ from typing import Any
 
 from techexchange.accounts.codes import ReportCategory
 from techexchange.accounts.selectors import organisation_figures
+from techexchange.contracts.selectors import contract_figures
 from techexchange.regions.selectors import yrd_provinces
 
 __all__ = ["headline_figures"]
@@ -29,6 +30,7 @@ def headline_figures() -> dict[str, Any]:
     return {
         "organisations": orgs["total"],
         "centres": orgs["centres"],
+        "contracts": contract_figures(),
         "categories": [
             {"label": c.label, "count": orgs["by_category"][c.value]} for c in ReportCategory
         ],

@@ -1,0 +1,15 @@
+"""URLs of the contracts pages."""
+
+from django.urls import path
+
+from techexchange.contracts import views
+
+app_name = "contracts"
+
+urlpatterns = [
+    path("", views.stats, name="stats"),
+    path("export.<str:fmt>", views.export, name="export"),
+    path("review/", views.review, name="review"),
+    path("review/<int:pk>/", views.decide, name="decide"),
+    path("import/", views.upload, name="import"),
+]

@@ -9,7 +9,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from techexchange.accounts.api import caller
 from techexchange.accounts.models import Organisation, TransferCentre, User
 from techexchange.accounts.policies import Action
-from techexchange.accounts.selectors import actor_for, require
+from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
 from techexchange.core.errors import NotFound, Problem, ValidationFailed
 from techexchange.market import selectors, services
@@ -171,7 +171,7 @@ def recommendations(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     user = _user(request)
     listing, _tier = selectors.get_listing_for(user, pk, now=clock.now())
     target = selectors.listing_target(listing)
-    if not selectors.can_user(user, Action.LISTING_REVIEW, target):
+    if not can_user(user, Action.LISTING_REVIEW, target):
         require(user, Action.LISTING_EDIT, target)
     recs = services.recommend(listing=listing, now=clock.now())
     return [

@@ -323,7 +323,9 @@ class Challenge(models.Model):
     co_funders = models.ManyToManyField(
         Organisation, verbose_name=_("联合出资方"), blank=True, related_name="+"
     )
-    experts = models.ManyToManyField(USER, verbose_name=_("评审专家"), blank=True, related_name="+")
+    experts: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        USER, verbose_name=_("评审专家"), blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     problem = models.TextField(_("关键问题"), max_length=4000)
     tech_field = models.CharField(

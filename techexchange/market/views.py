@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from techexchange.accounts.models import Organisation
+from techexchange.accounts.models import Organisation, User
 from techexchange.accounts.policies import Action
 from techexchange.accounts.selectors import actor_for, can_user
 from techexchange.core import clock
@@ -21,6 +21,11 @@ from techexchange.core.errors import DomainError, Problem, ValidationFailed
 from techexchange.market import selectors, services
 from techexchange.market.codes import DealStage, DeclineReason, ListingKind, Tier
 from techexchange.market.forms import EoiForm, ListingForm
+
+
+def _u(request: HttpRequest) -> User:
+    """The signed-in user (views that write are behind login_required)."""
+    return request.user  # type: ignore[return-value]
 
 
 def _my_org(request: HttpRequest) -> Organisation | None:
@@ -82,10 +87,10 @@ def new_listing(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 listing = services.create_listing(
-                    actor=request.user,
+                    actor=_u(request),
                     kind=kind,
                     owner=org,
-                    data=form.listing_input(),  # type: ignore[arg-type]
+                    data=form.listing_input(),
                     now=clock.now(),
                 )
             except DomainError as exc:
@@ -143,9 +148,9 @@ def submit_listing(request: HttpRequest, pk: int) -> HttpResponse:
     return _post_action(
         request,
         pk,
-        lambda x: services.submit_listing(actor=request.user, listing=x, now=clock.now()),
+        lambda x: services.submit_listing(actor=_u(request), listing=x, now=clock.now()),
         _("已提交审核"),
-    )  # type: ignore[arg-type]
+    )
 
 
 @login_required
@@ -157,10 +162,10 @@ def review_listing(request: HttpRequest, pk: int) -> HttpResponse:
 
     def act(x: Any) -> None:
         services.review_listing(
-            actor=request.user, listing=x, decision=decision, reason=reason, now=clock.now()
-        )  # type: ignore[arg-type]
+            actor=_u(request), listing=x, decision=decision, reason=reason, now=clock.now()
+        )
         if decision == "approve":
-            services.publish_listing(actor=request.user, listing=x, now=clock.now())  # type: ignore[arg-type]
+            services.publish_listing(actor=_u(request), listing=x, now=clock.now())
 
     return _post_action(request, pk, act, _("审核完成"))
 
@@ -183,8 +188,8 @@ def accept_nda(request: HttpRequest, pk: int) -> HttpResponse:
                 problems=[Problem("required", _("请先加入一个机构"), "organisation")],
             )
         services.accept_nda(
-            actor=request.user, listing=x, organisation=org, version=version, now=clock.now()
-        )  # type: ignore[arg-type]
+            actor=_u(request), listing=x, organisation=org, version=version, now=clock.now()
+        )
 
     return _post_action(request, pk, act, _("已签署保密协议"))
 
@@ -202,10 +207,10 @@ def send_eoi(request: HttpRequest, pk: int) -> HttpResponse:
                 _("意向信息有误"), problems=[Problem("required", _("请填写留言"), "message")]
             )
         services.send_eoi(
-            actor=request.user,
+            actor=_u(request),
             organisation=org,
             listing=x,
-            message=form.cleaned_data["message"],  # type: ignore[arg-type]
+            message=form.cleaned_data["message"],
             intended_mode=form.cleaned_data["intended_mode"],
             now=clock.now(),
         )
@@ -220,9 +225,9 @@ def access(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             services.revoke_access(
-                actor=request.user,
+                actor=_u(request),
                 listing=item,
-                acceptance_id=int(request.POST.get("grant", "0") or 0),  # type: ignore[arg-type]
+                acceptance_id=int(request.POST.get("grant", "0") or 0),
                 reason=request.POST.get("reason", "")[:200],
                 now=clock.now(),
             )
@@ -271,9 +276,9 @@ def decide_eoi(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept or decline (reason from the clicked button)."""
     try:
         services.decide_eoi(
-            actor=request.user,
+            actor=_u(request),
             eoi_id=pk,
-            accept=request.POST.get("accept") == "1",  # type: ignore[arg-type]
+            accept=request.POST.get("accept") == "1",
             reason=request.POST.get("reason", ""),
             now=clock.now(),
         )
@@ -304,7 +309,7 @@ def create_deal(request: HttpRequest, eoi_id: int) -> HttpResponse:
     """A broker opens a deal from an accepted EoI."""
     eoi = selectors.get_eoi(eoi_id)
     try:
-        deal = services.create_deal(actor=request.user, eoi=eoi, now=clock.now())  # type: ignore[arg-type]
+        deal = services.create_deal(actor=_u(request), eoi=eoi, now=clock.now())
     except DomainError as exc:
         _flash(request, exc)
         return redirect("market:deals")
@@ -341,24 +346,24 @@ def deal(request: HttpRequest, pk: int) -> HttpResponse:
                     next_action=request.POST.get("next_action", "")[:200],
                 )
                 services.move_deal(
-                    actor=request.user,
+                    actor=_u(request),
                     deal=item,
                     to=request.POST.get("stage", ""),
-                    terms=terms,  # type: ignore[arg-type]
+                    terms=terms,
                     lost_reason=request.POST.get("lost_reason", "")[:300],
                     now=now,
                 )
             elif op == "prefill":
-                services.prefill_registration(actor=request.user, deal=item, now=now)  # type: ignore[arg-type]
+                services.prefill_registration(actor=_u(request), deal=item, now=now)
             elif op == "submit":
-                services.submit_registration(actor=request.user, deal=item, now=now)  # type: ignore[arg-type]
+                services.submit_registration(actor=_u(request), deal=item, now=now)
             elif op == "register":
-                services.register_deal_contract(actor=request.user, deal=item, now=now)  # type: ignore[arg-type]
+                services.register_deal_contract(actor=_u(request), deal=item, now=now)
             messages.success(request, _("已更新"))
         except DomainError as exc:
             _flash(request, exc)
         return redirect("market:deal", pk=pk)
-    item = services.sync_deal_registration(actor=request.user, deal=item, now=now)
+    item = services.sync_deal_registration(actor=_u(request), deal=item, now=now)
     target = selectors.deal_target(item, request.user)
     return render(
         request,

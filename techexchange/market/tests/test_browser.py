@@ -1,4 +1,4 @@
-"""The market loop in a real browser: request → recommended offer → NDA → EoI → deal → registered."""
+"""The market loop in a browser: request → recommended offer → NDA → EoI → deal → registered."""
 
 from __future__ import annotations
 

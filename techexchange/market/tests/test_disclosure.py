@@ -175,7 +175,7 @@ def test_drafts_are_invisible_to_outsiders(client, world):
     ],
 )
 def test_malformed_market_input_gets_a_4xx_with_code_never_a_500(client, world, method, url, body):
-    offer, people = world
+    _offer, people = world
     _t, raw = create_api_token(user=people["outsider"])
     kwargs = {"content_type": "application/json"} if body is not None else {}
     args = (url, body) if body is not None else (url,)

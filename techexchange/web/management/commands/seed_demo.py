@@ -11,9 +11,14 @@ from django.core.management.base import BaseCommand, CommandError
 from techexchange.accounts.demo import seed_accounts
 from techexchange.contracts.demo import seed_contracts
 from techexchange.core.demo import DemoContext
+from techexchange.market.demo import seed_market
 
 # Each app's seeder, in dependency order; later issues append theirs.
-SEEDERS = [("accounts", seed_accounts), ("contracts", seed_contracts)]
+SEEDERS = [
+    ("accounts", seed_accounts),
+    ("contracts", seed_contracts),
+    ("market", seed_market),
+]
 
 
 class Command(BaseCommand):

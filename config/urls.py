@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("market/", include("techexchange.market.urls")),
     path("contracts/", include("techexchange.contracts.urls")),
+    path("resources/", include("techexchange.resources.urls")),
     path("", include("techexchange.web.urls")),
 ]
 

@@ -7,6 +7,7 @@ look at the documents). The same rules serve the web, the API and the bulk impor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -56,6 +57,12 @@ HMT = "HMT"
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
 ZERO = Decimal(0)
 _NATURES = frozenset(PartyNature.values)
+# Enum `.values` builds a list on every call; the import checks a million rows.
+_TYPES = frozenset(ContractType.values)
+_FIELDS = frozenset(TechField.values)
+_IP_TYPES = frozenset(IPType.values)
+_PLANS = frozenset(PlanSource.values)
+_PAYMENTS = frozenset(PaymentMode.values)
 
 # The transitions of the workflow and who drives them (services check permissions).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -198,18 +205,24 @@ def format_registration_number(fmt: str, *, year: int, region: str, point: int, 
     return number
 
 
-def _number_parts(fmt: str, number: str) -> dict[str, str]:
-    """Split a number by a format made of fixed-width {year}, {region}, {point}, {serial}."""
-    parts: dict[str, str] = {}
+@functools.cache
+def _number_layout(fmt: str) -> tuple[tuple[str, int, int], ...]:
+    """(name, start, end) of each fixed-width field of a number format."""
+    layout = []
     pos = 0
     for _lit, name, spec, _conv in string.Formatter().parse(fmt):
         pos += len(_lit or "")
         if name is None:
             continue
         width = int(re.match(r"0?(\d+)", spec or "0").group(1) or 0)  # type: ignore[union-attr]
-        parts[name] = number[pos : pos + width]
+        layout.append((name, pos, pos + width))
         pos += width
-    return parts
+    return tuple(layout)
+
+
+def _number_parts(fmt: str, number: str) -> dict[str, str]:
+    """Split a number by a format made of fixed-width {year}, {region}, {point}, {serial}."""
+    return {name: number[start:end] for name, start, end in _number_layout(fmt)}
 
 
 # Fast credit code check (the import validates two per row); failures fall back to
@@ -282,7 +295,7 @@ def contract_problems(data: ContractData, ctx: RuleContext) -> list[Problem]:
                 "rule_version",
             )
         )
-    if data.contract_type not in ContractType.values:
+    if data.contract_type not in _TYPES:
         add(Problem("unknown_type", f"合同类型无效：{data.contract_type}", "contract_type"))
     elif data.subtype not in SUBTYPES_OF[data.contract_type]:
         add(Problem("subtype_mismatch", "合同子类型与合同类型不符", "subtype"))
@@ -330,13 +343,13 @@ def contract_problems(data: ContractData, ctx: RuleContext) -> list[Problem]:
                 )
             )
     # Code lists.
-    if data.tech_field not in TechField.values:
+    if data.tech_field not in _FIELDS:
         add(Problem("unknown_field", f"技术领域无效：{data.tech_field}", "tech_field"))
-    if data.ip_type not in IPType.values:
+    if data.ip_type not in _IP_TYPES:
         add(Problem("unknown_ip_type", f"知识产权类型无效：{data.ip_type}", "ip_type"))
-    if data.plan_source not in PlanSource.values:
+    if data.plan_source not in _PLANS:
         add(Problem("unknown_plan_source", f"计划来源无效：{data.plan_source}", "plan_source"))
-    if data.payment_mode not in PaymentMode.values:
+    if data.payment_mode not in _PAYMENTS:
         add(Problem("unknown_payment_mode", f"支付方式无效：{data.payment_mode}", "payment_mode"))
     # Transfers and licences transfer IP, which must exist and be in force.
     if data.contract_type in (ContractType.TRANSFER, ContractType.LICENCE):

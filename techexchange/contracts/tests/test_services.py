@@ -138,3 +138,12 @@ def test_database_refuses_technical_amount_above_turnover():
     contract = make_registered()
     with pytest.raises(IntegrityError):
         TechContract.objects.filter(pk=contract.pk).update(technical_amount=Decimal("9e9"))
+
+
+def test_rebuild_command_reproduces_the_incremental_rollup():
+    from django.core.management import call_command
+
+    make_registered()
+    before = _stats()
+    call_command("rebuild_contract_stats")
+    assert _stats() == before

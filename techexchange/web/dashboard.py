@@ -8,6 +8,7 @@ from techexchange.accounts.codes import ReportCategory
 from techexchange.accounts.selectors import organisation_figures
 from techexchange.contracts.selectors import contract_figures
 from techexchange.regions.selectors import yrd_provinces
+from techexchange.resources.selectors import resource_figures
 
 __all__ = ["headline_figures"]
 
@@ -31,6 +32,7 @@ def headline_figures() -> dict[str, Any]:
         "organisations": orgs["total"],
         "centres": orgs["centres"],
         "contracts": contract_figures(),
+        "resources": resource_figures(),
         "categories": [
             {"label": c.label, "count": orgs["by_category"][c.value]} for c in ReportCategory
         ],

@@ -12,10 +12,12 @@ from techexchange.accounts.demo import seed_accounts
 from techexchange.contracts.demo import seed_contracts
 from techexchange.core.demo import DemoContext
 from techexchange.market.demo import seed_market
+from techexchange.resources.demo import seed_resources
 
 # Each app's seeder, in dependency order; later issues append theirs.
 SEEDERS = [
     ("accounts", seed_accounts),
+    ("resources", seed_resources),
     ("contracts", seed_contracts),
     ("market", seed_market),
 ]

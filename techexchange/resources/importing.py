@@ -168,7 +168,8 @@ def _parse(row: dict[str, str], n: int) -> tuple[services.InstrumentInput | None
     fields = {
         k: v
         for k, v in values.items()
-        if k in services.InstrumentInput.__dataclass_fields__ and (v != "" or k in ("asset_id",))
+        if k in services.InstrumentInput.__dataclass_fields__
+        and (v != "" or k in ("asset_id", "name_zh", "category", "province"))
     }
     data = services.InstrumentInput(**fields, services=svc)
     for p in services.instrument_problems(data):

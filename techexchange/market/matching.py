@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from techexchange.market.codes import ListingKind, ListingStatus
 from techexchange.market.models import Listing, SearchOutbox, TechnologyOffer, TechnologyRequest
@@ -200,6 +201,14 @@ def _indexable(listing: Listing, now: datetime) -> bool:
 def enqueue(listing: Listing) -> None:
     """Record that a listing changed (call inside the write's transaction)."""
     SearchOutbox.objects.create(listing_id=listing.pk, kind=listing.kind)
+    transaction.on_commit(_kick)
+
+
+def _kick() -> None:
+    """Ask a worker to apply the outbox (readers flush on their own if none runs)."""
+    from techexchange.market.tasks import process_search_outbox
+
+    process_search_outbox.enqueue()
 
 
 def _load(kind: str, ids: Iterable[int]) -> dict[int, TechnologyOffer | TechnologyRequest]:

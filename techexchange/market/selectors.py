@@ -530,3 +530,16 @@ def registered_flows() -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def headline_figures(*, now: datetime) -> dict[str, int]:
+    """Live market counts for the home page (cheap: four counts)."""
+    live = Listing.objects.filter(status=ListingStatus.PUBLISHED, valid_until__gt=now)
+    return {
+        "offers": live.filter(kind=ListingKind.OFFER).count(),
+        "requests": live.filter(kind=ListingKind.REQUEST).count(),
+        "open_challenges": Challenge.objects.filter(status="open").count(),
+        "registered_deals": Deal.objects.filter(
+            stage__in=[DealStage.REGISTERED, DealStage.CLOSED_WON]
+        ).count(),
+    }

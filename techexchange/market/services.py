@@ -903,7 +903,7 @@ def decide_eoi(
 ) -> ExpressionOfInterest:
     """Accept or decline (one-click reason) an EoI; the outcome feeds the matcher's weights."""
     eoi = (
-        ExpressionOfInterest.objects.select_for_update()
+        ExpressionOfInterest.objects.select_for_update(of=("self",))
         .select_related("listing", "challenge")
         .filter(pk=eoi_id)
         .first()

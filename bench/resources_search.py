@@ -19,7 +19,9 @@ import statistics
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,7 +59,7 @@ def main() -> None:
     ]
     modes = ["occupy", "technical", "entrusted", "remote"]
 
-    def docs():
+    def docs() -> Iterator[dict[str, Any]]:
         for i in range(1, args.docs + 1):
             t = TEMPLATES[rng.randrange(len(TEMPLATES))]
             maker, model = rng.choice(t[3])

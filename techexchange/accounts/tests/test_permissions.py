@@ -133,12 +133,6 @@ def test_provider_staff_cannot_approve_bookings_of_another_holder(world):
     assert not can_user(personas["member"], Action.APPROVE_BOOKING, Target(other.pk))
 
 
-def test_provider_staff_cannot_approve_bookings_of_another_holder(world):
-    personas, _target = world
-    other = make_organisation()
-    assert not can_user(personas["member"], Action.APPROVE_BOOKING, Target(other.pk))
-
-
 def test_superuser_acts_as_operator():
     from techexchange.accounts.tests.factories import make_user
 

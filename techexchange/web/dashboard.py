@@ -7,6 +7,8 @@ from typing import Any
 from techexchange.accounts.codes import ReportCategory
 from techexchange.accounts.selectors import organisation_figures
 from techexchange.contracts.selectors import contract_figures
+from techexchange.core import clock
+from techexchange.market.selectors import headline_figures as market_figures
 from techexchange.regions.selectors import yrd_provinces
 from techexchange.resources.selectors import resource_figures
 
@@ -33,6 +35,7 @@ def headline_figures() -> dict[str, Any]:
         "centres": orgs["centres"],
         "contracts": contract_figures(),
         "resources": resource_figures(),
+        "market": market_figures(now=clock.now()),
         "categories": [
             {"label": c.label, "count": orgs["by_category"][c.value]} for c in ReportCategory
         ],

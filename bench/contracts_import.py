@@ -94,7 +94,9 @@ if vendor == "postgresql":
 else:
     import duckdb
 
-    duckdb.sql(f"SELECT count(*) FROM read_csv('{path}', all_varchar=true)").fetchall()
+    rel = duckdb.sql(f"SELECT count(*) FROM read_csv('{path}', all_varchar=true)")
+    assert rel is not None
+    rel.fetchall()
     baseline = "DuckDB read_csv (all_varchar)"
 raw = time.perf_counter() - started
 print(f"baseline {baseline}: {raw:.1f}s; import/baseline ratio {elapsed / raw:.1f}x")

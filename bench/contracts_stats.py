@@ -38,7 +38,7 @@ class Analyst:
 
 
 started = time.perf_counter()
-deltas: dict = {}
+deltas: dict[tuple[object, ...], Measures] = {}
 weight = N // M
 for d, number in itertools.islice(numbered(random.Random(3), M / 31_000), M):
     rollup.add_contract(deltas, model_fields(d, number), weight)

@@ -25,7 +25,7 @@ from techexchange.core.demo import DEMO_PASSWORD, DemoContext
 from techexchange.core.uscc import make_credit_code
 from techexchange.regions.data import CITIES
 
-__all__ = ["DEMO_USERS", "seed_accounts"]
+__all__ = ["DEMO_USERS", "organisation_specs", "seed_accounts"]
 
 # Relative weight of each city in the number of organisations (the rest weigh 1).
 CITY_WEIGHT = {
@@ -118,30 +118,23 @@ def _credit_kind(nature: str) -> tuple[str, str]:
     return "9", "1"
 
 
-@transaction.atomic
-def seed_accounts(ctx: DemoContext) -> None:
-    """Create organisations across the 41 cities, centres, and one user per role."""
+def organisation_specs(ctx: DemoContext) -> list[Organisation]:
+    """The synthetic organisations for this seed and scale, unsaved (pure: no database)."""
     rng = ctx.rng("accounts")
-    n_orgs = ctx.count(1200, minimum=60)
     cities = [c.code for c in CITIES]
     weights = [CITY_WEIGHT.get(c, 1) for c in cities]
     natures = list(NATURE_WEIGHT)
     nature_w = list(NATURE_WEIGHT.values())
-    existing = set(
-        Organisation.objects.filter(is_synthetic=True).values_list("credit_code", flat=True)
-    )
-    new_orgs = []
-    for serial in range(1, n_orgs + 1):
+    specs = []
+    for serial in range(1, ctx.count(1200, minimum=60) + 1):
         city = rng.choices(cities, weights)[0]
         nature = rng.choices(natures, nature_w)[0]
         authority, kind = _credit_kind(nature)
         code = make_credit_code(rng, region_code=city, authority=authority, kind=kind)
         flag = rng.random()
         name_zh, name_en = _org_name(rng, city, nature, serial)
-        if code in existing:
-            continue  # a rerun: every random draw above is still made, so the sequence holds
         is_enterprise = nature[:1] in {"1", "2", "3"}
-        new_orgs.append(
+        specs.append(
             Organisation(
                 name_zh=name_zh,
                 name_en=name_en,
@@ -158,6 +151,16 @@ def seed_accounts(ctx: DemoContext) -> None:
                 description="（演示数据）合成的机构简介。",
             )
         )
+    return specs
+
+
+@transaction.atomic
+def seed_accounts(ctx: DemoContext) -> None:
+    """Create organisations across the 41 cities, centres, and one user per role."""
+    existing = set(
+        Organisation.objects.filter(is_synthetic=True).values_list("credit_code", flat=True)
+    )
+    new_orgs = [o for o in organisation_specs(ctx) if o.credit_code not in existing]
     Organisation.objects.bulk_create(new_orgs, batch_size=1000, ignore_conflicts=True)
     _seed_centres(ctx)
     _seed_users(ctx)

@@ -39,7 +39,7 @@ class Listing(models.Model):
 
     kind = models.CharField(_("类型"), max_length=10, choices=ListingKind.choices)
     owner = models.ForeignKey(
-        Organisation, verbose_name=_("发布机构"), on_delete=models.CASCADE, related_name="listings"
+        Organisation, verbose_name=_("发布机构"), on_delete=models.PROTECT, related_name="listings"
     )
     created_by = models.ForeignKey(
         USER, verbose_name=_("创建人"), on_delete=models.PROTECT, related_name="+"
@@ -310,14 +310,14 @@ class Challenge(models.Model):
     title_zh = models.CharField(_("榜单名称"), max_length=120)
     title_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     sponsor = models.ForeignKey(
-        Organisation, verbose_name=_("发榜方"), on_delete=models.CASCADE, related_name="+"
+        Organisation, verbose_name=_("发榜方"), on_delete=models.PROTECT, related_name="+"
     )
     end_user = models.ForeignKey(
         Organisation,
         verbose_name=_("用户单位"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     co_funders = models.ManyToManyField(
@@ -434,7 +434,7 @@ class ChallengeApplication(models.Model):
 
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="applications")
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("揭榜单位"), on_delete=models.CASCADE, related_name="+"
+        Organisation, verbose_name=_("揭榜单位"), on_delete=models.PROTECT, related_name="+"
     )
     submitted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     team = models.JSONField(_("团队成员"), default=list)
@@ -599,7 +599,7 @@ class ExpressionOfInterest(models.Model):
         Challenge, null=True, blank=True, on_delete=models.CASCADE, related_name="eois"
     )
     organisation = models.ForeignKey(
-        Organisation, verbose_name=_("意向方"), on_delete=models.CASCADE, related_name="+"
+        Organisation, verbose_name=_("意向方"), on_delete=models.PROTECT, related_name="+"
     )
     sent_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     message = models.TextField(_("留言"), max_length=2000)
@@ -646,19 +646,19 @@ class Deal(models.Model):
 
     title = models.CharField(_("项目名称"), max_length=150)
     offer = models.ForeignKey(
-        TechnologyOffer, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+        TechnologyOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     request = models.ForeignKey(
-        TechnologyRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+        TechnologyRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     eoi = models.ForeignKey(
         ExpressionOfInterest, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
     )
     seller = models.ForeignKey(
-        Organisation, verbose_name=_("卖方"), on_delete=models.CASCADE, related_name="+"
+        Organisation, verbose_name=_("卖方"), on_delete=models.PROTECT, related_name="+"
     )
     buyer = models.ForeignKey(
-        Organisation, verbose_name=_("买方"), on_delete=models.CASCADE, related_name="+"
+        Organisation, verbose_name=_("买方"), on_delete=models.PROTECT, related_name="+"
     )
     stage = models.CharField(
         _("阶段"), max_length=14, choices=DealStage.choices, default=DealStage.INTRO

@@ -46,8 +46,16 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=370_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--reuse", action="store_true", help="keep the index and database built")
     args = parser.parse_args()
-    _django.setup("resources-search")
+    if args.reuse:
+        os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench-resources-search.sqlite3'}"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+    else:
+        _django.setup("resources-search")
     from techexchange.regions.data import CITIES
     from techexchange.resources import indexing
     from techexchange.resources.demo import TEMPLATES
@@ -81,10 +89,13 @@ def main() -> None:
             }  # fmt: skip
 
     index = indexing.get_index()
-    started = time.perf_counter()
-    count = index.rebuild(docs())
-    build = time.perf_counter() - started
-    print(f"index build: {count} docs in {build:.1f}s = {count / build:,.0f} docs/s")
+    if args.reuse:
+        print(f"index reused: {index.count()} docs")
+    else:
+        started = time.perf_counter()
+        count = index.rebuild(docs())
+        build = time.perf_counter() - started
+        print(f"index build: {count} docs in {build:.1f}s = {count / build:,.0f} docs/s")
 
     qrng = random.Random(2)
     plans = []

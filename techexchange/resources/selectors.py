@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import get_language
 
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import actor_for, can_user, require
@@ -84,7 +85,19 @@ class SearchResult:
     terms: list[str] = field(default_factory=list)
 
 
+# Reference data (regions, categories) changes only with a migration: cache it per language.
+_LABELS: dict[str, dict[str, dict[str, str]]] = {}
+_COORDS: dict[str, tuple[float, float]] = {}
+
+
 def _labels() -> dict[str, dict[str, str]]:
+    lang = get_language() or ""
+    if lang not in _LABELS:
+        _LABELS[lang] = _load_labels()
+    return _LABELS[lang]
+
+
+def _load_labels() -> dict[str, dict[str, str]]:
     regions = {r.code: r.name for r in list_provinces()} | {c.code: c.name for c in list_cities()}
     return {
         "province": regions,
@@ -106,11 +119,15 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _coords() -> dict[str, tuple[float, float]]:
-    return {
-        c.code: (float(c.latitude), float(c.longitude))
-        for c in list_cities()
-        if c.latitude is not None and c.longitude is not None
-    }
+    if not _COORDS:
+        _COORDS.update(
+            {
+                c.code: (float(c.latitude), float(c.longitude))
+                for c in list_cities()
+                if c.latitude is not None and c.longitude is not None
+            }
+        )
+    return _COORDS
 
 
 def search_instruments(

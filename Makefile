@@ -28,7 +28,6 @@ node_modules/echarts/dist/echarts.min.js: package.json
 	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; \
 	else echo "npm is missing: the statistics charts will not render"; fi
 	@touch $@ 2>/dev/null || true
-	@touch $@ 2>/dev/null || true
 
 var:
 	@mkdir -p var

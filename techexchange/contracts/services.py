@@ -42,11 +42,13 @@ from techexchange.core.errors import Conflict, Problem, ValidationFailed
 from techexchange.regions.models import Region, RegionLevel
 
 __all__ = [
+    "ContractData",
     "Deduction",
     "amend_contract",
     "cancel_contract",
     "contract_fields",
     "next_registration_number",
+    "party",
     "register_contract",
     "reject_contract",
     "rule_context",

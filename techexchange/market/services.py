@@ -16,6 +16,7 @@ from django.db.models import F
 from techexchange.accounts.models import Organisation, TransferCentre, User
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import actor_for, can_user, require
+from techexchange.core import clock
 from techexchange.core.audit import audit
 from techexchange.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from techexchange.market import matching, policies
@@ -1698,8 +1699,7 @@ def _party(org: Organisation) -> Any:
 
 def registration_input(deal: Deal) -> Any:
     """The registration pre-filled from a signed deal: parties, type, amounts, field, IP."""
-    from techexchange.contracts.policies import ContractData
-    from techexchange.contracts.services import ContractInput, Deduction
+    from techexchange.contracts.services import ContractData, ContractInput, Deduction
 
     mode = deal.eoi.intended_mode if deal.eoi and deal.eoi.intended_mode else ""
     default_type = MODE_TO_CONTRACT.get(mode, ("licence", "patent_licence"))
@@ -1722,7 +1722,7 @@ def registration_input(deal: Deal) -> Any:
         buyer=_party(deal.buyer),
         turnover=amount,
         technical_amount=technical,
-        signing_date=deal.signed_on or date.today(),
+        signing_date=deal.signed_on or clock.today(),
         tech_field=FIELD_TO_CONTRACT.get(deal.tech_field, "manufacturing"),
         ip_type=ip or "none",
         plan_source="none",

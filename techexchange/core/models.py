@@ -35,3 +35,17 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class PeriodicRun(models.Model):
+    """When a periodic job was last enqueued (one row per job; the scheduler locks it)."""
+
+    name = models.CharField(_("任务"), max_length=80, primary_key=True)
+    last_enqueued_at = models.DateTimeField(_("上次排入队列"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("周期任务")
+        verbose_name_plural = _("周期任务")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_enqueued_at}"

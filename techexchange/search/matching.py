@@ -14,12 +14,16 @@ Weights learn from broker and user feedback through :func:`adjust_weights`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from itertools import islice
 from typing import Any, Literal
 
 from techexchange.search.index import Filters, Hit, Ranking, SearchIndex
+from techexchange.search.registry import DocType
 
 __all__ = [
     "DECLINE_REASONS",
@@ -39,8 +43,15 @@ __all__ = [
 UNKNOWN = 0.5
 """Value of a component whose data the candidate lacks."""
 
-MATCH_RANKING = Ranking(feedback_docs=10, feedback_terms=30, feedback_weight=0.5)
-"""Text ranking for matching: requests are vaguer than searches, so feedback (RM3) is on."""
+MATCH_RANKING = Ranking(
+    feedback_docs=10, feedback_terms=30, feedback_weight=0.5, max_df=0.1, max_query_terms=64
+)
+"""Text ranking for matching: requests are vaguer than searches, so feedback (RM3) is on.
+
+Terms in more than a tenth of the offers (idf below ≈ 2.3, against ≈ 9 for a term in a
+hundred of a million) only score the candidates the other terms select, and at most 64 terms
+of a request select: matching a million offers then costs per hit, not per matching offer.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,19 +249,16 @@ def _components(
     need: Need,
     cand: Candidate,
     text_value: float,
-    weights: Weights,
+    w: Mapping[str, float],
     now: datetime | None,
     neighbours: Mapping[str, frozenset[str]],
     half_life_days: float,
+    need_keywords: frozenset[str],
 ) -> list[Component]:
-    w = weights.as_dict()
     values: dict[str, float | None] = {
         "text": text_value,
         "field": _overlap(need.fields, cand.fields),
-        "keywords": _overlap(
-            frozenset(k.lower() for k in need.keywords),
-            frozenset(k.lower() for k in cand.keywords),
-        ),
+        "keywords": _overlap(need_keywords, frozenset(k.lower() for k in cand.keywords)),
         "ip": _any(need.ip_statuses, _set(cand.ip_status)),
         "mode": _any(need.modes, cand.modes),
         "region": _region(need, cand),
@@ -304,28 +312,32 @@ def rank_candidates(
     now: datetime | None = None,
     chain_neighbours: Mapping[str, frozenset[str]] | None = None,
     freshness_half_life_days: float = 180.0,
+    limit: int | None = None,
 ) -> list[Match]:
     """Score and sort *candidates* for *need*, best first, each with components and reasons.
 
     Text scores are made comparable by dividing by the best one among the candidates; ties
-    keep the text order. ``now`` enables the freshness component.
+    keep the text order. ``now`` enables the freshness component. ``limit`` returns only the
+    best *limit* (and words the reasons of those only).
     """
-    weights = weights or Weights()
+    w = (weights or Weights()).as_dict()
     neighbours = chain_neighbours or {}
+    need_keywords = frozenset(k.lower() for k in need.keywords)
     pool = list(candidates)
     best = max((c.text_score for c in pool), default=0.0)
-    scored: list[tuple[float, int, Match]] = []
+    scored: list[tuple[float, int, Candidate, list[Component]]] = []
     for order, cand in enumerate(pool):
         text_value = cand.text_score / best if best > 0 else 0.0
         comps = _components(
-            need, cand, text_value, weights, now, neighbours, freshness_half_life_days
+            need, cand, text_value, w, now, neighbours, freshness_half_life_days, need_keywords
         )
         total = sum(c.weight for c in comps) or 1.0
         score = sum(c.contribution for c in comps) / total
-        zh, en = _reason(comps)
-        scored.append((-score, order, Match(cand, score, tuple(comps), zh, en)))
+        scored.append((-score, order, cand, comps))
     scored.sort(key=lambda t: (t[0], t[1]))
-    return [m for _, _, m in scored]
+    if limit is not None:
+        scored = scored[: max(0, limit)]
+    return [Match(cand, -neg, tuple(comps), *_reason(comps)) for neg, _, cand, comps in scored]
 
 
 # -- retrieval -------------------------------------------------------------------------------
@@ -397,7 +409,11 @@ class Matcher:
     ) -> list[Match]:
         """Return the best *limit* matches for *need*, each explained."""
         page = self.index.search(
-            need.text, filters=filters, limit=max(limit, self.pool), highlight_width=None
+            need.text,
+            filters=filters,
+            limit=max(limit, self.pool),
+            highlight_width=None,
+            count=False,
         )
         ranked = rank_candidates(
             need,
@@ -405,8 +421,82 @@ class Matcher:
             weights=self.weights,
             now=now,
             chain_neighbours=self.chain_neighbours,
+            limit=limit,
         )
-        return ranked[:limit]
+        return ranked
+
+    def match_many(
+        self,
+        needs: Iterable[Need],
+        *,
+        filters: Filters | None = None,
+        limit: int = 20,
+        now: datetime | None = None,
+        processes: int = 1,
+        chunk_size: int = 32,
+    ) -> Iterator[list[Match]]:
+        """Yield the matches of each need, in order (a batch such as a nightly recompute).
+
+        With ``processes`` > 1 the needs are matched in that many worker processes, each
+        opening the index read-only with its own searcher (tantivy and the Python ranking
+        both run on one core per query). Results stream back in order as chunks complete, so
+        the caller can store them meanwhile. ``to_candidate`` must then be picklable (a
+        module-level function).
+        """
+        if processes <= 1:
+            for need in needs:
+                yield self.match(need, filters=filters, limit=limit, now=now)
+            return
+        index = self.index
+        settings = (
+            str(index.path),
+            index.doc_type,
+            index.ranking,
+            self.weights,
+            self.to_candidate,
+            dict(self.chain_neighbours),
+            self.pool,
+        )
+        context = multiprocessing.get_context("spawn")  # no fork of tantivy's threads
+        with ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=settings,
+        ) as pool:
+            jobs = ((chunk, filters, limit, now) for chunk in _chunks(iter(needs), chunk_size))
+            for result in pool.map(_match_chunk, jobs):
+                yield from result
+
+
+_worker: Matcher | None = None
+
+
+def _init_worker(
+    path: str,
+    doc_type: DocType,
+    ranking: Ranking,
+    weights: Weights,
+    to_candidate: Callable[[Hit], Candidate],
+    chain_neighbours: Mapping[str, frozenset[str]],
+    pool: int,
+) -> None:
+    global _worker
+    index = SearchIndex(path, doc_type, ranking=ranking)
+    _worker = Matcher(index, weights, to_candidate, chain_neighbours, pool)
+
+
+def _match_chunk(
+    job: tuple[list[Need], Filters | None, int, datetime | None],
+) -> list[list[Match]]:
+    needs, filters, limit, now = job
+    assert _worker is not None, "worker not initialised"
+    return [_worker.match(n, filters=filters, limit=limit, now=now) for n in needs]
+
+
+def _chunks(items: Iterator[Need], size: int) -> Iterator[list[Need]]:
+    while chunk := list(islice(items, max(1, size))):
+        yield chunk
 
 
 # -- learning from feedback ------------------------------------------------------------------

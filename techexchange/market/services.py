@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -69,7 +71,7 @@ from techexchange.market.selectors import (
     listing_target,
     stored_weights,
 )
-from techexchange.search import FeedbackEvent, Match, Matcher, adjust_weights
+from techexchange.search import FeedbackEvent, Match, Matcher, Need, adjust_weights
 
 __all__ = [
     "ListingInput",
@@ -681,23 +683,33 @@ def revoke_access(
 # -- matching --------------------------------------------------------------------------------
 
 
-def match_listing(listing: AnyListing, *, now: datetime, limit: int = 10) -> list[Match]:
-    """Ranked counterparts of a listing (offers for a request, requests for an offer)."""
-    matching.flush_outbox(now)
-    other = ListingKind.REQUEST if listing.kind == ListingKind.OFFER else ListingKind.OFFER
-    matcher = Matcher(
+def _matcher(kind: str) -> Matcher:
+    """The matcher for listings of `kind` seeking their counterparts."""
+    other = ListingKind.REQUEST if kind == ListingKind.OFFER else ListingKind.OFFER
+    return Matcher(
         matching.index_for(other),
         weights=stored_weights(),
         chain_neighbours=matching.CHAIN_NEIGHBOURS,
         pool=100,
     )
-    found = matcher.match(matching.need_from_listing(listing), limit=limit + 10, now=now)
-    # An organisation is never recommended its own listings.
+
+
+def _not_own(listing: AnyListing, found: Sequence[Match], limit: int) -> list[Match]:
+    """An organisation is never recommended its own listings."""
     ids = [int(m.candidate.id) for m in found]
     own = set(
         Listing.objects.filter(pk__in=ids, owner_id=listing.owner_id).values_list("pk", flat=True)
     )
     return [m for m in found if int(m.candidate.id) not in own][:limit]
+
+
+def match_listing(listing: AnyListing, *, now: datetime, limit: int = 10) -> list[Match]:
+    """Ranked counterparts of a listing (offers for a request, requests for an offer)."""
+    matching.flush_outbox(now)
+    found = _matcher(listing.kind).match(
+        matching.need_from_listing(listing), limit=limit + 10, now=now
+    )
+    return _not_own(listing, found, limit)
 
 
 def _components(match: Match) -> list[dict[str, Any]]:
@@ -773,19 +785,48 @@ def _alert(listing: Listing, recs: Sequence[MatchRecommendation], now: datetime)
     MatchRecommendation.objects.filter(pk__in=[r.pk for r in fresh]).update(alerted_at=now)
 
 
+BATCH_IN_PROCESSES_FROM = 500
+"""Below this many listings a recompute matches in this process."""
+
+
 def recompute_recommendations(
-    *, now: datetime, kind: str = ListingKind.REQUEST, limit: int = 10
+    *,
+    now: datetime,
+    kind: str = ListingKind.REQUEST,
+    limit: int = 10,
+    processes: int | None = None,
 ) -> int:
-    """Batch: recompute stored recommendations for every open listing of `kind`."""
+    """Batch: recompute stored recommendations for every open listing of `kind`.
+
+    Matching runs in `processes` worker processes (setting `MARKET_MATCH_PROCESSES`, by
+    default up to two, one per core) while this process stores the results and sends alerts.
+    """
     model: type[TechnologyOffer] | type[TechnologyRequest] = (
         TechnologyRequest if kind == ListingKind.REQUEST else TechnologyOffer
     )
-    n = 0
+    matching.flush_outbox(now)
     qs = model.objects.select_related("owner").filter(
         status=ListingStatus.PUBLISHED, valid_until__gt=now
     )
-    for listing in qs.iterator(chunk_size=500):
-        recommend(listing=listing, now=now, limit=limit)
+    if processes is None:
+        processes = int(getattr(settings, "MARKET_MATCH_PROCESSES", min(2, os.cpu_count() or 1)))
+    if processes > 1 and qs.count() < BATCH_IN_PROCESSES_FROM:
+        processes = 1  # starting worker processes costs more than it saves
+    listings: deque[TechnologyOffer | TechnologyRequest] = deque()
+
+    def needs() -> Iterator[Need]:
+        for listing in qs.iterator(chunk_size=500):
+            listings.append(listing)
+            yield matching.need_from_listing(listing)
+
+    n = 0
+    found_all = _matcher(kind).match_many(needs(), limit=limit + 10, now=now, processes=processes)
+    for found in found_all:
+        listing = listings.popleft()
+        recs = store_recommendations(
+            listing=listing, matches=_not_own(listing, found, limit), now=now
+        )
+        _alert(listing, recs, now)
         n += 1
     return n
 
@@ -1643,7 +1684,7 @@ def run_saved_searches(*, now: datetime) -> int:
         if saved.province_id:
             filters["province"] = saved.province_id
         page = matching.index_for(saved.kind).search(
-            saved.query, filters=filters, limit=50, highlight_width=None
+            saved.query, filters=filters, limit=50, highlight_width=None, count=False
         )
         since = saved.last_run_at
         new_ids = [int(h.id) for h in page.hits]

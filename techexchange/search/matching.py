@@ -15,8 +15,9 @@ Weights learn from broker and user feedback through :func:`adjust_weights`.
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from itertools import islice
@@ -458,15 +459,22 @@ class Matcher:
             self.pool,
         )
         context = multiprocessing.get_context("spawn")  # no fork of tantivy's threads
+        chunks = _chunks(iter(needs), chunk_size)
         with ProcessPoolExecutor(
             max_workers=processes,
             mp_context=context,
             initializer=_init_worker,
             initargs=settings,
-        ) as pool:
-            jobs = ((chunk, filters, limit, now) for chunk in _chunks(iter(needs), chunk_size))
-            for result in pool.map(_match_chunk, jobs):
-                yield from result
+        ) as executor:
+            # A few chunks in flight per worker: needs are read and results handed back
+            # as they go, so neither piles up in memory on a batch of 100,000.
+            pending: deque[Future[list[list[Match]]]] = deque()
+            for chunk in chunks:
+                pending.append(executor.submit(_match_chunk, (chunk, filters, limit, now)))
+                if len(pending) >= 4 * processes:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
 
 _worker: Matcher | None = None

@@ -168,3 +168,18 @@ def test_handover_moves_the_closing_centre_and_shares_the_credit():
     services.move_deal(
         actor=successor, deal=deal, to="closed_lost", lost_reason="买方预算取消", now=NOW
     )
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_batch_recompute_stores_what_one_by_one_matching_finds(processes, monkeypatch):
+    _noise()
+    offer = published(ListingKind.OFFER, zj_university(), offer_input())
+    request = published(ListingKind.REQUEST, ah_enterprise(), request_input())
+    one = [
+        (r.candidate_id, round(r.score, 6)) for r in services.recommend(listing=request, now=NOW)
+    ]
+    assert one[0][0] == offer.pk
+    monkeypatch.setattr(services, "BATCH_IN_PROCESSES_FROM", 0)  # worker processes even so
+    assert services.recompute_recommendations(now=NOW, processes=processes) == 1
+    stored = selectors.stored_recommendations(request)
+    assert [(r.candidate_id, round(r.score, 6)) for r in stored] == one

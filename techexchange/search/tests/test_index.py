@@ -223,3 +223,74 @@ def test_feedback_brings_in_documents_without_the_query_terms(tmp_path):
     assert found[:2] in (["a", "b"], ["b", "a"])
     assert "c" in found
     assert "d" not in found
+
+
+# -- common terms (max_df), the query-term cap, uncounted searches ----------------------------
+
+PAPER = DocType("paper", (TextField("title"),))
+# 常见 is in 3 of 10 titles (common at max_df 0.2), 普遍 in 9 (more than half), 稀有 in one.
+COMMON_DOCS = [
+    {"id": "rare", "title": "稀有 常见 普遍"},
+    {"id": "c1", "title": "常见 普遍 甲"},
+    {"id": "c2", "title": "常见 普遍 乙"},
+    *({"id": f"p{i}", "title": f"普遍 填充{i}"} for i in range(6)),
+    {"id": "alone", "title": "其他 内容"},
+]
+
+
+def _pair(tmp_path: Path, ranking: Ranking) -> tuple[SearchIndex, SearchIndex]:
+    plain = SearchIndex(tmp_path / "plain", PAPER)
+    plain.upsert(COMMON_DOCS)
+    cut = SearchIndex(tmp_path / "cut", PAPER, ranking=ranking)
+    cut.upsert(COMMON_DOCS)
+    return plain, cut
+
+
+def test_common_terms_do_not_select_but_still_score(tmp_path):
+    plain, cut = _pair(tmp_path, Ranking(max_df=0.2))
+    assert set(ids(plain, "稀有 常见")) == {"rare", "c1", "c2"}
+    page = cut.search("稀有 常见")
+    assert [h.id for h in page.hits] == ["rare"]
+    # The selected document keeps the full query's score (common terms rescored).
+    full = {h.id: h.score for h in plain.search("稀有 常见").hits}
+    assert page.hits[0].score == pytest.approx(full["rare"], rel=1e-5)
+
+
+def test_a_query_of_common_terms_only_still_selects(tmp_path):
+    plain, cut = _pair(tmp_path, Ranking(max_df=0.2))
+    assert set(ids(cut, "常见")) == set(ids(plain, "常见")) == {"rare", "c1", "c2"}
+
+
+def test_terms_in_more_than_half_of_the_documents_are_dropped(tmp_path):
+    plain, cut = _pair(tmp_path, Ranking(max_df=0.2))
+    page = cut.search("稀有 普遍")
+    assert [h.id for h in page.hits] == ["rare"]
+    alone = {h.id: h.score for h in plain.search("稀有").hits}
+    assert page.hits[0].score == pytest.approx(alone["rare"], rel=1e-5)
+    # ... unless nothing else is left to select with.
+    assert len(ids(cut, "普遍", limit=20)) == 9
+
+
+def test_query_term_cap_keeps_the_rarest_terms_selecting(tmp_path):
+    plain, cut = _pair(tmp_path, Ranking(max_query_terms=1))
+    page = cut.search("稀有 常见")
+    assert [h.id for h in page.hits] == ["rare"]
+    full = {h.id: h.score for h in plain.search("稀有 常见").hits}
+    assert page.hits[0].score == pytest.approx(full["rare"], rel=1e-5)
+
+
+def test_the_cutoff_also_keeps_common_terms_out_of_feedback(tmp_path):
+    _, cut = _pair(tmp_path, Ranking(max_df=0.2, feedback_docs=3))
+    # Feedback from "rare" would add 常见 (3 documents) without the cutoff.
+    assert ids(cut, "稀有") == ["rare"]
+
+
+def test_an_uncounted_search_reports_a_lower_bound(index):
+    page = index.search("显微镜", limit=2, count=False)
+    assert len(page.hits) == 2
+    assert page.total == 2
+    assert not page.exact_total
+    counted = index.search("显微镜", limit=2)
+    assert counted.total == 3
+    assert counted.exact_total
+    assert [h.id for h in counted.hits] == [h.id for h in page.hits]

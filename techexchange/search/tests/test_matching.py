@@ -176,3 +176,48 @@ def test_weights_never_reach_zero():
     w = Weights()
     events = [FeedbackEvent("declined", reason="price")] * 200
     assert adjust_weights(w, events).price > 0
+
+
+def test_rank_candidates_limit_returns_the_same_best():
+    need = Need(text="x", maturity_min=5, maturity_max=8, budget=100.0)
+    cands = [
+        Candidate(f"c{i}", text_score=float(i % 7), maturity=i % 10, price_min=30.0 * (i % 5))
+        for i in range(30)
+    ]
+    full = rank_candidates(need, cands)
+    top = rank_candidates(need, cands, limit=5)
+    assert [(m.candidate.id, m.score, m.reason_zh) for m in top] == [
+        (m.candidate.id, m.score, m.reason_zh) for m in full[:5]
+    ]
+
+
+def _offer_index(tmp_path: Path) -> SearchIndex:
+    doc_type = DocType("offer", (TextField("title", weight=3),), stored=("maturity",))
+    index = SearchIndex(tmp_path / "offers", doc_type, ranking=MATCH_RANKING)
+    index.upsert(
+        [
+            {"id": "o1", "title": "高镍正极材料制备", "maturity": 7},
+            {"id": "o2", "title": "固态电解质界面改性", "maturity": 5},
+            {"id": "o3", "title": "水稻抗病育种", "maturity": 6},
+            {"id": "o4", "title": "高镍正极材料回收", "maturity": 3},
+        ]
+    )
+    return index
+
+
+NEEDS = [
+    Need(text="正极材料", maturity_min=6, maturity_max=9),
+    Need(text="固态电解质"),
+    Need(text="水稻育种"),
+    Need(text="的"),
+]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_match_many_equals_one_by_one(tmp_path: Path, processes: int):
+    matcher = Matcher(_offer_index(tmp_path))
+    one_by_one = [matcher.match(n, limit=3, now=NOW) for n in NEEDS]
+    batch = list(matcher.match_many(NEEDS, limit=3, now=NOW, processes=processes, chunk_size=1))
+    assert batch == one_by_one
+    assert [m.candidate.id for m in batch[0]][:2] == ["o1", "o4"]
+    assert batch[3] == []

@@ -1,11 +1,18 @@
+# ruff: noqa: S608  (DuckDB SQL built from this module's constants; values go through lit())
 """Bulk import of registered contracts from CSV (UTF-8 with or without BOM, GB18030) or .xlsx.
 
-One pass, streaming: each row is parsed and checked by the same rules as the web
-(`policies.contract_problems`), then written in batches inside one transaction. All-or-nothing
-by default (one bad row and the transaction is rolled back); `valid_rows=True` keeps the good
-rows. Re-importing a file adds nothing: a row whose contract (duplicate key) or registration
-number is already registered is skipped as already imported. Every rejected row is reported
-with its row number (data rows from 1 after the header), column, code and message.
+Columnar and set-based: DuckDB reads the file (plain UTF-8 CSV directly; other files through
+Python's reader), a vectorised filter (`columnar.derived_sql`) passes the rows the rules
+certainly accept and derives their stored fields, and every other row goes through the same
+rules as the web (`policies.contract_problems`), which alone name what is wrong. Duplicates are
+found by set joins, within the file and against the database; the rows are then written in
+bulk (executemany on SQLite, COPY on PostgreSQL) and the statistics rollup gets one aggregate
+per cell, all in one transaction.
+
+All-or-nothing by default (one bad row and nothing is written); `valid_rows=True` keeps the
+good rows. Re-importing a file adds nothing: a row whose contract (duplicate key) or
+registration number is already registered is skipped as already imported. Every rejected row
+is reported with its row number (data rows from 1 after the header), column, code and message.
 """
 
 from __future__ import annotations
@@ -13,10 +20,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import shutil
 import sqlite3
 import sys
+import tempfile
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -26,8 +37,9 @@ from typing import IO, Any
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from techexchange.contracts import rollup
+from techexchange.contracts import columnar, rollup
 from techexchange.contracts.codes import (
+    ACTIVE_STATUSES,
     ContractStatus,
     ContractType,
     IPType,
@@ -38,6 +50,7 @@ from techexchange.contracts.codes import (
 )
 from techexchange.contracts.models import TechContract
 from techexchange.contracts.policies import (
+    EXPERT_REVIEW_THRESHOLD,
     ContractData,
     PartyData,
     RuleContext,
@@ -130,6 +143,7 @@ class ImportResult:
     committed: bool = False
     dry_run: bool = False
     report_path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def ok(self) -> bool:
@@ -356,110 +370,7 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 
 # ---- writing ---------------------------------------------------------------------------------
 
-
-class _Writer:
-    """Batched raw inserts: executemany on SQLite, COPY on PostgreSQL."""
-
-    def __init__(self) -> None:
-        meta = TechContract._meta
-        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
-        self.columns = [f.column for f in self.fields]
-        self.position = {f.attname: i for i, f in enumerate(self.fields)}
-        now = timezone.now()
-        defaults: list[Any] = []
-        for f in self.fields:
-            if f.attname in ("created_at", "updated_at"):
-                defaults.append(now)
-            else:
-                defaults.append(f.get_default())  # "" for blank text, None for nullable
-        self.defaults = defaults
-        self.pg = connection.vendor == "postgresql"
-        self.batch: list[list[Any]] = []
-        table = connection.ops.quote_name(meta.db_table)
-        cols = ", ".join(connection.ops.quote_name(str(c)) for c in self.columns)
-        self.copy_sql = f"COPY {table} ({cols}) FROM STDIN"
-        marks = ", ".join(["?" if not self.pg else "%s"] * len(self.columns))
-        self.insert_sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
-        self.json_fields = {self.position["rejection_reasons"]}
-
-    def row(self, values: dict[str, Any]) -> None:
-        out = list(self.defaults)
-        pos = self.position
-        for name, value in values.items():
-            out[pos[name]] = value
-        self.batch.append(out)
-        if len(self.batch) >= 5000:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.batch:
-            return
-        with connection.cursor() as wrapper:
-            raw = wrapper.cursor
-            if self.pg:
-                with raw.copy(self.copy_sql) as copy:
-                    for values in self.batch:
-                        copy.write_row(
-                            ["[]" if i in self.json_fields else v for i, v in enumerate(values)]
-                        )
-            else:
-                rows = [
-                    [
-                        "[]"
-                        if i in self.json_fields
-                        else (
-                            v.isoformat()
-                            if isinstance(v, date | datetime)
-                            else (str(v) if isinstance(v, Decimal) else v)
-                        )
-                        for i, v in enumerate(values)
-                    ]
-                    for values in self.batch
-                ]
-                # The driver's own executemany: Django's wrapper would rewrite every statement.
-                sqlite3.Cursor.executemany(raw, self.insert_sql, rows)
-        self.batch = []
-
-
-def _fields(data: ContractData, extras: dict[str, str], ctx: RuleContext) -> dict[str, Any]:
-    sp, sc = stat_region(data.seller.country, data.seller.region_code)
-    bp, bc = stat_region(data.buyer.country, data.buyer.region_code)
-    return {
-        "rule_version": rule_version_for(data.signing_date, ctx.rule_starts),
-        "status": ContractStatus.REGISTERED.value,
-        "registration_number": data.registration_number,
-        "project_name": data.project_name,
-        "contract_type": data.contract_type,
-        "subtype": data.subtype,
-        "signing_date": data.signing_date,
-        "valid_from": data.valid_from,
-        "valid_to": data.valid_to,
-        "seller_name": data.seller.name,
-        "seller_credit_code": data.seller.credit_code,
-        "seller_nature": data.seller.nature,
-        "seller_country": data.seller.country,
-        "seller_region_code": data.seller.region_code,
-        "seller_province": sp,
-        "seller_city": sc,
-        "buyer_name": data.buyer.name,
-        "buyer_credit_code": data.buyer.credit_code,
-        "buyer_nature": data.buyer.nature,
-        "buyer_country": data.buyer.country,
-        "buyer_region_code": data.buyer.region_code,
-        "buyer_province": bp,
-        "buyer_city": bc,
-        "turnover": data.turnover,
-        "technical_amount": data.technical_amount,
-        "tech_field": data.tech_field,
-        "ip_type": data.ip_type,
-        "plan_source": data.plan_source,
-        "payment_mode": data.payment_mode,
-        "registration_region": registering_region(data),
-        "registration_body": extras.get("registration_body", "")[:120],
-        "registration_date": data.registration_date,
-        "needs_expert_review": needs_expert_review(data.technical_amount),
-        "dedupe_key": dedupe_key(data),
-    }
+DUCKDB_MEMORY = "400MB"  # DuckDB spills to disk beyond this; the process stays well under 1 GB
 
 
 class _Progress:
@@ -474,7 +385,7 @@ class _Progress:
     def update(self, done: int) -> None:
         if self.stream is None or done < self.next or not self.total:
             return
-        self.next += self.step
+        self.next = done + self.step
         width = 30
         filled = min(width, width * done // self.total)
         pct = min(100, 100 * done // self.total)
@@ -518,151 +429,557 @@ def import_contracts(
     if result.problems:
         _finish_report(path, result, write_report)
         return result
-    parser = _Parser(index, _Maps())
     bar = _Progress(total, progress)
-    with transaction.atomic():
-        _run(rows, parser, ctx, result, allowed_regions, bar)
-        bar.close()
-        keep = not dry_run and (valid_rows or not result.problems)
-        if keep:
-            result.committed = True
-        else:
-            transaction.set_rollback(True)
-            result.written = 0 if not dry_run else result.written
+    with _Columns(path, header, index, rows, ctx, result.timings) as cols:
+        cols.check(result)
+        with transaction.atomic():
+            cols.settle(result, allowed_regions)
+            keep = not dry_run and (valid_rows or not result.problems)
+            if keep:
+                cols.write(result, bar)
+                result.committed = True
+            elif not dry_run:
+                result.written = 0
+            started = time.perf_counter()
+        result.timings["commit"] = time.perf_counter() - started
+    bar.close()
+    result.problems.sort(key=lambda p: p.row)  # stable: a row's problems keep their order
     _finish_report(path, result, write_report)
     return result
 
 
-def _run(
-    rows: Iterator[list[str]],
-    parser: _Parser,
-    ctx: RuleContext,
-    result: ImportResult,
-    allowed: frozenset[str] | None,
-    bar: _Progress,
-) -> None:
-    writer = _Writer()
-    deltas: dict[Any, Any] = {}
-    seen_keys: set[str] = set()
-    seen_numbers: set[str] = set()
-    pending: list[tuple[int, dict[str, Any]]] = []
-    needs_number: list[dict[str, Any]] = []
+# ---- the columnar pipeline ---------------------------------------------------------------------
 
-    def settle() -> None:
-        """Check a batch against the database, then write its rows."""
-        if not pending:
+
+def _csv_file(path: Path, rows: Iterable[Iterable[Any]]) -> str:
+    """Write rows as a fully quoted UTF-8 CSV (None as an empty, unquoted field)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_NOTNULL).writerows(rows)
+    return str(path)
+
+
+def _read_csv_sql(path: str, columns: Iterable[tuple[str, str]], *, header: bool = False) -> str:
+    spec = ", ".join(f"{columnar.lit(n)}: {columnar.lit(t)}" for n, t in columns)
+    return (
+        f"read_csv({columnar.lit(path)}, header={str(header).lower()}, delim=',', quote='\"',"
+        f" escape='\"', strict_mode=true, auto_detect=false, columns={{{spec}}})"
+    )
+
+
+class _Columns:
+    """The file as DuckDB tables: parsed once, checked by columns, written in bulk.
+
+    `src` (row_no and one stripped cell per layout column) → `good` (rows the rules accept,
+    with their stored fields) → `final` (rows to write, numbered).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: list[str],
+        index: dict[str, int],
+        rows: Iterator[list[str]],
+        ctx: RuleContext,
+        timings: dict[str, float],
+    ) -> None:
+        import duckdb
+
+        self.timings = timings
+        self.clock = time.perf_counter()
+        self.path = path
+        self.header = header
+        self.index = index
+        self.rows = rows
+        self.ctx = ctx
+        self.keys = [c.key for c in COLUMNS if c.key in index]
+        self.tmp = Path(tempfile.mkdtemp(prefix="contracts-import-"))
+        self.con = duckdb.connect()
+        self.con.execute(
+            f"SET memory_limit = '{DUCKDB_MEMORY}'; "
+            f"SET temp_directory = {columnar.lit(str(self.tmp / 'spill'))}; "
+            "SET preserve_insertion_order = true"
+        )
+        self.files = 0
+
+    def __enter__(self) -> _Columns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.clock
+        self.clock = now
+
+    def _scalar(self, sql: str) -> Any:
+        row = self.con.execute(sql).fetchone()
+        return row[0] if row else None
+
+    def _table(self, name: str, columns: Iterable[tuple[str, str]], rows: Iterable[Any]) -> None:
+        """A DuckDB table from Python rows (through a CSV file: DuckDB inserts slowly)."""
+        self.files += 1
+        cols = list(columns)
+        path = _csv_file(self.tmp / f"{name}-{self.files}.csv", rows)
+        if os.path.getsize(path) == 0:
+            defs = ", ".join(f"{n} {t}" for n, t in cols)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({defs})")
             return
-        keys = [v["dedupe_key"] for _, v in pending]
-        numbers = [v["registration_number"] for _, v in pending if v["registration_number"]]
-        existing_keys = dict(
-            TechContract.objects.filter(
-                dedupe_key__in=keys, status__in=("registered", "amended", "submitted")
-            ).values_list("dedupe_key", "registration_number")
+        # DuckDB reads a quoted empty field as NULL: text columns get their '' back.
+        picked = ", ".join(f"coalesce({n}, '') AS {n}" if t == "VARCHAR" else n for n, t in cols)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {name} AS SELECT {picked} FROM {_read_csv_sql(path, cols)}"
         )
-        existing_numbers = dict(
-            TechContract.objects.filter(registration_number__in=numbers).values_list(
-                "registration_number", "dedupe_key"
+
+    # -- loading
+
+    def _load_direct(self) -> bool:
+        """DuckDB reads the CSV itself when it is plain UTF-8 with one record per line."""
+        if self.path.suffix.lower() in {".xlsx", ".xlsm"}:
+            return False
+        if _sniff_encoding(self.path) != "utf-8-sig":
+            return False
+        lines, last = 0, b"\n"
+        with self.path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        lines += last != b"\n"
+        width = len(self.header)
+        cols = [(f"c{i}", "VARCHAR") for i in range(width)]
+        picked = ", ".join(f"{columnar.strip_sql(f'c{self.index[k]}')} AS {k}" for k in self.keys)
+        blank = " AND ".join(f"{columnar.strip_sql(f'c{i}')} = ''" for i in range(width))
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE src AS SELECT ordinality - 1 AS row_no, {picked},"
+                f" ({blank}) AS blank FROM {_read_csv_sql(str(self.path), cols)} WITH ORDINALITY"
             )
+        except Exception:  # anything DuckDB reads differently from Python's csv module
+            return False
+        if self._scalar("SELECT count(*) FROM src") != lines:
+            return False  # blank lines or quoted line breaks: row numbers would shift
+        self.con.execute("DELETE FROM src WHERE row_no = 0 OR blank")
+        self.con.execute("ALTER TABLE src DROP COLUMN blank")
+        return True
+
+    def _load_python(self) -> None:
+        """Other files (xlsx, GB18030, irregular CSV): Python's reader, then DuckDB."""
+        idx = self.index
+        keys = self.keys
+
+        def normalised() -> Iterator[list[Any]]:
+            for row_no, row in enumerate(self.rows, start=1):
+                if not any(cell.strip() for cell in row):
+                    continue
+                yield [row_no, *(row[idx[k]] if idx[k] < len(row) else "" for k in keys)]
+
+        self._table("raw", [("row_no", "BIGINT"), *((k, "VARCHAR") for k in keys)], normalised())
+        picked = ", ".join(f"{columnar.strip_sql(k)} AS {k}" for k in keys)
+        self.con.execute(f"CREATE OR REPLACE TABLE src AS SELECT row_no, {picked} FROM raw")
+        self.con.execute("DROP TABLE raw")
+
+    # -- checking
+
+    def check(self, result: ImportResult) -> None:
+        """Every row through the rules: vectorised filter, then the reference for the rest."""
+        if not self._load_direct():
+            self._load_python()
+        self._lap("read")
+        result.rows = self._scalar("SELECT count(*) FROM src")
+        maps = _Maps()
+        lookups = {
+            "contract_type": maps.type,
+            "subtype": maps.subtype,
+            "tech_field": maps.field,
+            "ip_type": maps.ip,
+            "plan_source": maps.plan,
+            "payment_mode": maps.payment,
+        }
+        required = [c.key for c in COLUMNS if c.required]
+        derived = columnar.derived_sql("src", self.keys, self.ctx, required=required, maps=lookups)
+        self.con.execute(f"CREATE OR REPLACE TABLE cand AS {derived}")
+        self.con.execute("CREATE OR REPLACE TABLE good AS SELECT * EXCLUDE (ok) FROM cand WHERE ok")
+        self._lap("rules (vectorised)")
+        # Rows the filter did not pass: the reference says what is wrong (or rescues them).
+        parser = _Parser(self.index, maps)
+        width = max(self.index.values()) + 1
+        cur = self.con.execute(
+            f"SELECT s.row_no, {', '.join(f's.{k}' for k in self.keys)} FROM src s"
+            " JOIN cand c USING (row_no) WHERE NOT c.ok ORDER BY s.row_no"
         )
-        for row_no, values in pending:
-            key, number = values["dedupe_key"], values["registration_number"]
-            if key in existing_keys and (not number or existing_keys[key] == number):
-                result.already_imported += 1
-                continue
-            if key in existing_keys:
+        rescued: list[list[Any]] = []
+        while chunk := cur.fetchmany(10_000):
+            for rec in chunk:
+                row = [""] * width
+                for k, v in zip(self.keys, rec[1:], strict=True):
+                    row[self.index[k]] = v
+                data, extras, problems = parser.parse(row)
+                if data is not None:
+                    problems = contract_problems(data, self.ctx)
+                    if not problems and data.registration_date is None:
+                        problems = [Problem("required", "请填写登记日期", "registration_date")]
+                if problems or data is None:
+                    _reject_all(result, rec[0], problems)
+                    continue
+                rescued.append(columnar.as_row(_fields(data, extras, self.ctx), rec[0]))
+        self.con.execute("DROP TABLE cand")
+        if rescued:
+            self._table("rescued", columnar.GOOD_COLUMNS, rescued)
+            self.con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
+        self._lap("rules (reference, rows the filter did not pass)")
+
+    # -- duplicates, regions, warnings
+
+    def _drop(self, row_nos: list[int]) -> None:
+        if row_nos:
+            self._table("dropped", [("row_no", "BIGINT")], ([n] for n in row_nos))
+            self.con.execute("DELETE FROM good WHERE row_no IN (SELECT row_no FROM dropped)")
+
+    def settle(self, result: ImportResult, allowed: frozenset[str] | None) -> None:
+        """Region limits, duplicates in the file and in the database; warnings."""
+        con = self.con
+        if allowed is not None:
+            rows = con.execute(
+                "SELECT row_no FROM good WHERE registration_region NOT IN"
+                f" ({', '.join(columnar.lit(r) for r in sorted(allowed)) or "''"})"
+            ).fetchall()
+            for (row_no,) in rows:
                 _reject(
-                    result, row_no, "project_name", "duplicate_contract", "同一合同已以其他编号登记"
+                    result,
+                    row_no,
+                    "registration_number",
+                    "not_your_region",
+                    "该合同不属于您负责的登记地区",
                 )
-                continue
-            if number and number in existing_numbers:
+            self._drop([r for (r,) in rows])
+        # In the file: the first row of a contract (or number) wins, in row order. Only rows
+        # sharing a key or a number with another row need the sequential pass.
+        shared = con.execute(
+            "SELECT row_no, dedupe_key, registration_number FROM good WHERE dedupe_key IN"
+            " (SELECT dedupe_key FROM good GROUP BY 1 HAVING count(*) > 1)"
+            " OR (registration_number <> '' AND registration_number IN (SELECT"
+            " registration_number FROM good GROUP BY 1 HAVING count(*) > 1)) ORDER BY row_no"
+        ).fetchall()
+        seen_keys: set[str] = set()
+        seen_numbers: set[str] = set()
+        dropped: list[int] = []
+        for row_no, key, number in shared:
+            if key in seen_keys:
+                _reject(
+                    result,
+                    row_no,
+                    "project_name",
+                    "duplicate_contract",
+                    "文件中重复的合同（双方、项目名称、签订日期、成交额相同）",
+                )
+            elif number and number in seen_numbers:
                 _reject(
                     result,
                     row_no,
                     "registration_number",
                     "duplicate_number",
+                    f"文件中重复的合同登记编号{number}",
+                )
+            else:
+                seen_keys.add(key)
+                if number:
+                    seen_numbers.add(number)
+                continue
+            dropped.append(row_no)
+        self._drop(dropped)
+        self._warnings(result)
+        self._lap("duplicates in the file, warnings")
+        self._existing()
+        self._lap("duplicates in the database (fetch)")
+        verdicts = con.execute(
+            "CREATE OR REPLACE TABLE verdict AS SELECT g.row_no, g.registration_number,"
+            " CASE WHEN k.dedupe_key IS NOT NULL AND (g.registration_number = ''"
+            "   OR k.registration_number = g.registration_number) THEN 'already'"
+            " WHEN k.dedupe_key IS NOT NULL THEN 'duplicate_contract'"
+            " WHEN g.registration_number <> '' AND n.registration_number IS NOT NULL"
+            "   THEN 'duplicate_number' ELSE 'write' END AS verdict FROM good g"
+            " LEFT JOIN (SELECT dedupe_key, any_value(registration_number) AS registration_number"
+            f"   FROM existing WHERE status IN ({', '.join(map(columnar.lit, ACTIVE_STATUSES))})"
+            "   GROUP BY 1) k ON k.dedupe_key = g.dedupe_key"
+            " LEFT JOIN (SELECT DISTINCT registration_number FROM existing) n"
+            "   ON n.registration_number = g.registration_number"
+        )
+        del verdicts
+        result.already_imported = self._scalar(
+            "SELECT count(*) FROM verdict WHERE verdict = 'already'"
+        )
+        for row_no, number, verdict in con.execute(
+            "SELECT row_no, registration_number, verdict FROM verdict"
+            " WHERE verdict LIKE 'duplicate%' ORDER BY row_no"
+        ).fetchall():
+            if verdict == "duplicate_contract":
+                _reject(result, row_no, "project_name", verdict, "同一合同已以其他编号登记")
+            else:
+                _reject(
+                    result,
+                    row_no,
+                    "registration_number",
+                    verdict,
                     f"合同登记编号{number}已被其他合同使用",
                 )
-                continue
-            if not number:
-                needs_number.append(values)
-                continue
-            writer.row(values)
-            rollup.add_contract(deltas, values)
-            result.written += 1
-        pending.clear()
+        con.execute(
+            "CREATE OR REPLACE TABLE final AS SELECT g.* FROM good g JOIN verdict v"
+            " USING (row_no) WHERE v.verdict = 'write'"
+        )
+        result.written = self._scalar("SELECT count(*) FROM final")
+        self._lap("duplicates in the database (join)")
 
-    for row_no, row in enumerate(rows, start=1):
-        if not any(cell.strip() for cell in row):
-            continue
-        result.rows += 1
-        bar.update(result.rows)
-        data, extras, problems = parser.parse(row)
-        if data is not None:
-            problems = contract_problems(data, ctx)
-            if not problems and data.registration_date is None:
-                problems = [Problem("required", "请填写登记日期", "registration_date")]
-        if problems or data is None:
-            _reject_all(result, row_no, problems)
-            continue
-        values = _fields(data, extras, ctx)
-        if allowed is not None and values["registration_region"] not in allowed:
-            _reject(
-                result,
-                row_no,
-                "registration_number",
-                "not_your_region",
-                "该合同不属于您负责的登记地区",
+    def _warnings(self, result: ImportResult) -> None:
+        """contract_warnings once per group of rows that look alike to it."""
+        groups = self.con.execute(
+            "SELECT contract_type, subtype, any_value([turnover, technical_amount]), count(*)"
+            " FROM good GROUP BY contract_type, subtype,"
+            " CAST(technical_amount AS DECIMAL(18, 2)) < CAST(turnover AS DECIMAL(18, 2)),"
+            f" CAST(technical_amount AS DECIMAL(18, 2)) >= {EXPERT_REVIEW_THRESHOLD}"
+        ).fetchall()
+        for contract_type, subtype, (turnover, technical), n in groups:
+            sample = ContractData(
+                project_name="",
+                contract_type=contract_type,
+                subtype=subtype,
+                seller=PartyData(""),
+                buyer=PartyData(""),
+                turnover=Decimal(turnover),
+                technical_amount=Decimal(technical),
+                signing_date=self.ctx.today,
+                tech_field="",
+                ip_type="",
+                plan_source="",
+                payment_mode="",
             )
-            continue
-        key, number = values["dedupe_key"], values["registration_number"]
-        if key in seen_keys:
-            _reject(
-                result,
-                row_no,
-                "project_name",
-                "duplicate_contract",
-                "文件中重复的合同（双方、项目名称、签订日期、成交额相同）",
+            for w in contract_warnings(sample):
+                result.warnings[w.code] += n
+
+    def _existing(self) -> None:
+        """The database's contracts that may clash with the file's, as table `existing`."""
+        cols = [
+            ("dedupe_key", "VARCHAR"),
+            ("registration_number", "VARCHAR"),
+            ("status", "VARCHAR"),
+        ]
+        in_db = TechContract.objects.count()
+        in_file = self._scalar("SELECT count(*) FROM good")
+        if in_db == 0 or in_file == 0:
+            self._table("existing", cols, [])
+            return
+        table = connection.ops.quote_name(TechContract._meta.db_table)
+        select = f"SELECT dedupe_key, registration_number, status FROM {table}"
+
+        def stream(sql: str, params: list[str]) -> Iterator[tuple[Any, ...]]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                while chunk := cursor.fetchmany(20_000):
+                    yield from chunk
+
+        if in_db <= 4 * in_file + 100_000:
+            self._table("existing", cols, stream(select, []))
+            return
+
+        # A large registry and a small file: look the file's keys and numbers up.
+        def lookups() -> Iterator[tuple[Any, ...]]:
+            for column in ("dedupe_key", "registration_number"):
+                cur = self.con.execute(f"SELECT DISTINCT {column} FROM good WHERE {column} <> ''")
+                while values := [v for (v,) in cur.fetchmany(2000)]:
+                    marks = ", ".join(["%s"] * len(values))
+                    yield from stream(f"{select} WHERE {column} IN ({marks})", values)
+
+        self._table("existing", cols, lookups())
+
+    # -- writing
+
+    def write(self, result: ImportResult, bar: _Progress) -> None:
+        """Number the rows that have no number, insert them in bulk, update the rollup."""
+        con = self.con
+        groups = con.execute(
+            "SELECT registration_region, year(registration_date), count(*) FROM final"
+            " WHERE registration_number = '' GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+        numbers: list[tuple[str, int, int, str]] = []
+        for region, year, n in groups:
+            fresh = next_registration_number(region=region, year=year, count=n)
+            numbers += [(region, year, i, number) for i, number in enumerate(fresh, start=1)]
+        if numbers:
+            self._table(
+                "numbers",
+                [
+                    ("region", "VARCHAR"),
+                    ("year", "INTEGER"),
+                    ("seq", "BIGINT"),
+                    ("number", "VARCHAR"),
+                ],
+                numbers,
             )
-            continue
-        if number and number in seen_numbers:
-            _reject(
-                result,
-                row_no,
-                "registration_number",
-                "duplicate_number",
-                f"文件中重复的合同登记编号{number}",
+            con.execute(
+                "CREATE OR REPLACE TABLE final AS SELECT f.* REPLACE"
+                " (coalesce(n.number, f.registration_number) AS registration_number)"
+                " FROM (SELECT *, CASE WHEN registration_number = '' THEN row_number() OVER"
+                "   (PARTITION BY registration_number = '', registration_region,"
+                "    year(registration_date) ORDER BY row_no) END AS seq FROM final) f"
+                " LEFT JOIN numbers n ON n.region = f.registration_region"
+                "   AND n.year = year(f.registration_date) AND n.seq = f.seq"
             )
-            continue
-        seen_keys.add(key)
-        if number:
-            seen_numbers.add(number)
-        for w in contract_warnings(data):
-            result.warnings[w.code] += 1
-        pending.append((row_no, values))
-        if len(pending) >= 5000:
-            settle()
-    settle()
-    _number_and_write(needs_number, writer, deltas, result)
-    writer.flush()
-    rollup.apply_deltas(deltas)
+            con.execute("ALTER TABLE final DROP COLUMN seq")
+        self._lap("numbering")
+        _insert(con, self.tmp, bar)
+        self._lap("insert")
+        self._rollup()
+
+    def _rollup(self) -> None:
+        """One aggregate per cuboid and basis, upserted cell by cell into the rollup."""
+        self.con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
+        parts = []
+        for basis, date_field in rollup.BASES.items():
+            for cuboid in rollup.CUBOIDS:
+                dims = ", ".join(d if d in cuboid.dims else "''" for d in rollup.DIMS)
+                parts.append(
+                    f"SELECT {cuboid.id}, {columnar.lit(basis)}, year({date_field}), {dims},"
+                    " count(*), sum(turnover_fen), sum(technical_fen) FROM facts"
+                    f" WHERE {date_field} IS NOT NULL GROUP BY ALL"
+                )
+        cur = self.con.execute(" UNION ALL ".join(parts))
+        cells = cur.fetchall()
+        self._lap("rollup (aggregate)")
+        rollup.upsert_cells([(*c[:-2], int(c[-2]), int(c[-1])) for c in cells])
+        self.timings["rollup cells"] = len(cells)
+        self._lap("rollup (upsert)")
 
 
-def _number_and_write(
-    rows: list[dict[str, Any]], writer: _Writer, deltas: dict[Any, Any], result: ImportResult
-) -> None:
-    """Rows without a number get fresh ones (per registration region and year)."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for values in rows:
-        groups.setdefault(
-            (values["registration_region"], values["registration_date"].year), []
-        ).append(values)
-    for (region, year), group in sorted(groups.items()):
-        numbers = next_registration_number(region=region, year=year, count=len(group))
-        for values, number in zip(group, numbers, strict=True):
-            values["registration_number"] = number
-            writer.row(values)
-            rollup.add_contract(deltas, values)
-            result.written += 1
+def _model_columns() -> list[tuple[str, Any]]:
+    """(column, constant or None) for every stored column: None when `final` holds it."""
+    meta = TechContract._meta
+    held = {name for name, _t in columnar.GOOD_COLUMNS}
+    now = timezone.now()
+    out: list[tuple[str, Any]] = []
+    for f in meta.concrete_fields:
+        if f.primary_key:
+            continue
+        column = str(f.column)
+        if f.attname in held:
+            out.append((column, None))
+        elif f.attname == "status":
+            out.append((column, ("const", ContractStatus.REGISTERED.value)))
+        elif f.attname in ("created_at", "updated_at"):
+            out.append((column, ("const", now)))
+        elif f.attname == "rejection_reasons":
+            out.append((column, ("const", "[]")))
+        else:
+            out.append((column, ("const", f.get_default())))
+    return out
+
+
+def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
+    """`final` into the contracts table: COPY on PostgreSQL, executemany on SQLite."""
+    table = connection.ops.quote_name(TechContract._meta.db_table)
+    columns = _model_columns()
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
+    done = 0
+    if connection.vendor == "postgresql":
+        exprs = []
+        for column, const in columns:
+            if const is None:
+                exprs.append(column)
+            else:
+                value = const[1]
+                if value is None:
+                    exprs.append("NULL")
+                elif isinstance(value, bool):
+                    exprs.append("true" if value else "false")
+                elif isinstance(value, int):
+                    exprs.append(str(value))
+                elif isinstance(value, datetime):
+                    exprs.append(columnar.lit(value.isoformat()))
+                else:
+                    exprs.append(columnar.lit(str(value)))
+        out = tmp / "final.csv"
+        con.execute(
+            f"COPY (SELECT {', '.join(exprs)} FROM final ORDER BY row_no)"
+            f" TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)"
+        )
+        sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
+        with connection.cursor() as wrapper, out.open("rb") as fh, wrapper.cursor.copy(sql) as copy:
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
+                done += chunk.count(b"\n")
+                bar.update(done)
+        return
+    varying = []
+    marks = []
+    for column, const in columns:
+        if const is None:
+            is_date = dict(columnar.GOOD_COLUMNS)[column] == "DATE"
+            varying.append(f"CAST({column} AS VARCHAR)" if is_date else column)
+            marks.append("?")
+        else:
+            value = const[1]
+            if isinstance(value, datetime):
+                value = connection.ops.adapt_datetimefield_value(value)
+            marks.append(_sqlite_literal(value))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(marks)})"
+    cur = con.execute(f"SELECT {', '.join(varying)} FROM final ORDER BY row_no")
+    with connection.cursor() as wrapper:
+        raw = wrapper.cursor
+        while rows := cur.fetchmany(50_000):
+            # The driver's own executemany: Django's wrapper would rewrite every statement.
+            sqlite3.Cursor.executemany(raw, sql, rows)
+            done += len(rows)
+            bar.update(done)
+
+
+def _sqlite_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return columnar.lit(str(value))
+
+
+def _fields(data: ContractData, extras: dict[str, str], ctx: RuleContext) -> dict[str, Any]:
+    sp, sc = stat_region(data.seller.country, data.seller.region_code)
+    bp, bc = stat_region(data.buyer.country, data.buyer.region_code)
+    return {
+        "rule_version": rule_version_for(data.signing_date, ctx.rule_starts),
+        "status": ContractStatus.REGISTERED.value,
+        "registration_number": data.registration_number,
+        "project_name": data.project_name,
+        "contract_type": data.contract_type,
+        "subtype": data.subtype,
+        "signing_date": data.signing_date,
+        "valid_from": data.valid_from,
+        "valid_to": data.valid_to,
+        "seller_name": data.seller.name,
+        "seller_credit_code": data.seller.credit_code,
+        "seller_nature": data.seller.nature,
+        "seller_country": data.seller.country,
+        "seller_region_code": data.seller.region_code,
+        "seller_province": sp,
+        "seller_city": sc,
+        "buyer_name": data.buyer.name,
+        "buyer_credit_code": data.buyer.credit_code,
+        "buyer_nature": data.buyer.nature,
+        "buyer_country": data.buyer.country,
+        "buyer_region_code": data.buyer.region_code,
+        "buyer_province": bp,
+        "buyer_city": bc,
+        "turnover": data.turnover,
+        "technical_amount": data.technical_amount,
+        "tech_field": data.tech_field,
+        "ip_type": data.ip_type,
+        "plan_source": data.plan_source,
+        "payment_mode": data.payment_mode,
+        "registration_region": registering_region(data),
+        "registration_body": extras.get("registration_body", "")[:120],
+        "registration_date": data.registration_date,
+        "needs_expert_review": needs_expert_review(data.technical_amount),
+        "dedupe_key": dedupe_key(data),
+    }
 
 
 def _reject(result: ImportResult, row: int, key: str, code: str, message: str) -> None:

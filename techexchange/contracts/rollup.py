@@ -26,7 +26,15 @@ from techexchange.contracts.codes import (
 )
 from techexchange.contracts.models import ContractStat, TechContract
 
-__all__ = ["BASES", "CUBOIDS", "apply_contract", "apply_deltas", "facts_of", "rebuild"]
+__all__ = [
+    "BASES",
+    "CUBOIDS",
+    "apply_contract",
+    "apply_deltas",
+    "facts_of",
+    "rebuild",
+    "upsert_cells",
+]
 
 # Smallest first: the engine picks the first cuboid that keeps every dimension a query needs.
 CUBOIDS: tuple[Cuboid, ...] = (
@@ -175,11 +183,17 @@ def _upsert_sql() -> str:
 
 def apply_deltas(deltas: Mapping[Key, Measures]) -> None:
     """Upsert signed deltas into the rollup (exact integer arithmetic, one statement per cell)."""
-    params = [
-        (*key, m.contracts, m.turnover_fen, m.technical_fen)
-        for key, m in deltas.items()
-        if m.contracts or m.turnover_fen or m.technical_fen
-    ]
+    upsert_cells(
+        [
+            (*key, m.contracts, m.turnover_fen, m.technical_fen)
+            for key, m in deltas.items()
+            if m.contracts or m.turnover_fen or m.technical_fen
+        ]
+    )
+
+
+def upsert_cells(params: list[tuple[Any, ...]]) -> None:
+    """Upsert cells: (cuboid, basis, year, *DIMS, contracts, turnover_fen, technical_fen)."""
     if not params:
         return
     sql = _upsert_sql()

@@ -61,4 +61,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("transaction"):
-            item.add_marker(pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}))
+            # Prepended, so it is the closest marker even next to a function-level one.
+            new = pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True})
+            item.add_marker(new, append=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import random
@@ -162,10 +163,11 @@ def make_offer(i: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     }
 
 
-def offers(n: int, seed: int, now: datetime) -> Iterator[dict[str, Any]]:
+def offers(n: int, seed: int, now: datetime, corpus: str = "templated") -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
+    make = make_varied_offer if corpus == "varied" else make_offer
     for i in range(1, n + 1):
-        yield make_offer(i, rng, now)
+        yield make(i, rng, now)
 
 
 def make_need(rng: random.Random) -> Need:
@@ -181,6 +183,131 @@ def make_need(rng: random.Random) -> Need:
         budget=float(rng.choice([50, 100, 200, 300]) * 10000),
         chain_stages=frozenset([rng.choice(NODES)]),
     )
+
+
+# -- the varied corpus: thousands of compound terms, Zipf-distributed, several templates -----
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+V_MODIFIERS = _words(
+    "高镍 单晶 纳米 多孔 柔性 超薄 高纯 改性 复合 无铅 低温 高导热 耐高温 可降解 生物基"
+    " 稀土掺杂 高熵 非晶 梯度 自修复"
+)
+V_MATERIALS = _words(
+    "正极材料 负极材料 固态电解质 碳化硅 氮化镓 钙钛矿 石墨烯 碳纤维 镁合金 钛合金 氮化硼"
+    " 聚酰亚胺 陶瓷基板 永磁体 水凝胶 纳米纤维素 量子点 气凝胶 铜箔 隔膜 光刻胶 硅片"
+    " 玻璃纤维 环氧树脂 聚乳酸 铝合金 高温合金 涂层 催化剂 吸附剂 分子筛 膜材料 液晶材料"
+    " 导电浆料 封装胶 磁性材料 压电陶瓷 热电材料 储氢合金 相变材料"
+)
+V_OBJECTS = _words(
+    "功率模块 锂电池 光伏组件 传感器 血管支架 减速器 数控系统 燃料电池 检测试剂盒 散热基板"
+    " 电机 储能系统 无人机 机器人关节 污水处理装置 激光器 探测器 芯片 射频前端 显示面板"
+    " 电解槽 换热器 阀门 轴承 齿轮箱 叶片 变流器 逆变器 充电桩 电驱系统 雷达 摄像模组"
+    " 人工关节 诊断仪 疫苗佐剂 药物载体 种子包衣 灌溉控制器 饲料添加剂 农机具 制动盘"
+    " 钢轨探伤仪 桥梁监测系统 管道机器人 焊接机器人 注塑模具 增材制造设备 真空泵 压缩机"
+    " 风机 水泵 滤料 脱硝装置 垃圾分选设备 土壤修复药剂 空气净化器 智能电表 配电终端"
+)
+V_PROCESSES = _words(
+    "制备工艺 封装技术 界面改性 低成本量产 可靠性提升 智能检测 精密成型 在线监测 热管理"
+    " 表面处理 连续化生产 绿色合成 缺陷诊断 寿命预测 快速烧结 激光焊接 等离子喷涂 原子层沉积"
+    " 数字孪生 故障预警 自适应控制 模块化设计 轻量化设计 回收再利用 低温烧结 干法电极"
+    " 湿法冶金 化学气相沉积 电化学抛光 微纳加工 视觉定位 边缘计算 多物理场仿真 振动抑制"
+    " 降噪设计 防腐处理 密封结构 柔性装配 高通量筛选 靶向递送"
+)
+V_APPS = _words(
+    "新能源汽车 储能电站 消费电子 医疗器械 轨道交通 航空航天 智慧农业 工业互联网 城市管网"
+    " 化工园区 海上风电 数据中心 半导体制造 生物医药 冷链物流 建筑节能 船舶制造 矿山安全"
+    " 电网调度 水务处理 钢铁冶金 纺织印染 食品加工 养殖业 安防监控 家用电器 通信基站"
+    " 卫星互联网 核电站 氢能产业"
+)
+V_METRICS = _words(
+    "能量密度 循环寿命 转换效率 导热系数 抗拉强度 疲劳寿命 检测灵敏度 响应时间 良品率 能耗"
+    " 噪声 定位精度 稳定性 耐腐蚀性 功率密度 使用寿命 产能 制造成本 纯度 回收率"
+)
+V_SUMMARIES = (
+    "本成果面向{a}，突破{m}{p}关键工艺，{o}{k}达到国内领先水平。",
+    "针对{a}领域{o}{k}不足的问题，团队开发了基于{m}的{p}方法。",
+    "项目围绕{m}与{o}，形成{p}成套技术，已在{a}企业完成验证。",
+    "采用{p}路线制备{m}，使{o}{k}提升{n}%，适合{a}场景规模应用。",
+    "提供{o}{p}整体方案，核心为{m}，{k}较进口产品提高{n}%。",
+    "研发{m}{o}，解决{a}中{k}与成本难以兼顾的难题。",
+)
+V_SENTENCES = (
+    "已申请发明专利{n}项。",
+    "中试线产能可达每年{n}万件。",
+    "与{a}龙头企业开展了联合测试。",
+    "{k}实测提升{n}%，{k2}保持稳定。",
+    "可与现有{o2}产线兼容，改造成本低。",
+    "关键设备国产化率超过{n}%。",
+    "团队在{m2}方向有十余年积累。",
+    "支持{p2}与{p}工艺组合。",
+    "适用于{a2}等场景。",
+    "样品已通过第三方检测。",
+)
+
+
+def _zipf(items: list[str] | tuple[str, ...], s: float = 0.9) -> list[float]:
+    return list(itertools.accumulate(1 / (r + 1) ** s for r in range(len(items))))
+
+
+_W = {
+    name: _zipf(items)
+    for name, items in (
+        ("mod", V_MODIFIERS),
+        ("mat", V_MATERIALS),
+        ("obj", V_OBJECTS),
+        ("proc", V_PROCESSES),
+        ("app", V_APPS),
+        ("met", V_METRICS),
+    )
+}
+
+
+def _pick(rng: random.Random, items: list[str], key: str) -> str:
+    return rng.choices(items, cum_weights=_W[key])[0]
+
+
+def _varied_slots(rng: random.Random) -> dict[str, str]:
+    return {
+        "m": _pick(rng, V_MODIFIERS, "mod") + _pick(rng, V_MATERIALS, "mat"),
+        "m2": _pick(rng, V_MATERIALS, "mat"),
+        "o": _pick(rng, V_OBJECTS, "obj"),
+        "o2": _pick(rng, V_OBJECTS, "obj"),
+        "p": _pick(rng, V_PROCESSES, "proc"),
+        "p2": _pick(rng, V_PROCESSES, "proc"),
+        "a": _pick(rng, V_APPS, "app"),
+        "a2": _pick(rng, V_APPS, "app"),
+        "k": _pick(rng, V_METRICS, "met"),
+        "k2": _pick(rng, V_METRICS, "met"),
+        "n": str(rng.randint(3, 95)),
+    }
+
+
+def make_varied_offer(i: int, rng: random.Random, now: datetime) -> dict[str, Any]:
+    doc = make_offer(i, rng, now)  # the structured fields
+    x = _varied_slots(rng)
+    body = "".join(rng.choice(V_SENTENCES).format(**x) for _ in range(rng.randint(2, 5)))
+    doc.update(
+        title=f"{x['m']}{x['o']}{x['p']}",
+        keywords_text=f"{x['m']} {x['o']} {x['p']} {x['a']}",
+        summary=rng.choice(V_SUMMARIES).format(**x),
+        body=body,
+        keywords=[x["m"], x["o"], x["p"]],
+    )
+    return doc
+
+
+def make_varied_need(rng: random.Random) -> Need:
+    need = make_need(rng)  # the structured criteria
+    x = _varied_slots(rng)
+    text = (
+        f"寻求{x['a']}用{x['m']}{x['o']}{x['p']}方案 {x['m']} {x['o']}"
+        f" 现有{x['o']}{x['k']}不足，希望{x['k2']}提升{x['n']}%"
+    )
+    return dataclasses.replace(need, text=text, keywords=frozenset([x["m"], x["o"]]))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -205,17 +332,32 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--dir", default="")
+    ap.add_argument(
+        "--corpus",
+        choices=("templated", "varied"),
+        default="templated",
+        help="templated: one summary template, ~60 content words (the worst case);"
+        " varied: thousands of compound terms, Zipf-distributed, several templates",
+    )
     args = ap.parse_args()
     now = datetime(2026, 3, 1, tzinfo=UTC)
     root = Path(args.dir or tempfile.mkdtemp(prefix="market-bench-"))
     index = SearchIndex(root / "offers", OFFER_DOC, ranking=MATCH_RANKING)
-    if index.count() != args.offers:
+    marker = root / "corpus.txt"
+    built = marker.read_text() if marker.exists() else "templated"
+    if index.count() != args.offers or built != args.corpus:
         t = time.perf_counter()
-        index.rebuild(offers(args.offers, args.seed, now))
-        print(f"index: {args.offers:,} offers in {time.perf_counter() - t:.0f} s")
+        index.rebuild(offers(args.offers, args.seed, now, args.corpus))
+        marker.write_text(args.corpus)
+        print(f"index: {args.offers:,} {args.corpus} offers in {time.perf_counter() - t:.0f} s")
+    new_need = make_varied_need if args.corpus == "varied" else make_need
     rng = random.Random(args.seed + 1)
-    needs = [make_need(rng) for _ in range(args.requests)]
-    results: dict[str, Any] = {"offers": args.offers, "load_before": os.getloadavg()[0]}
+    needs = [new_need(rng) for _ in range(args.requests)]
+    results: dict[str, Any] = {
+        "offers": args.offers,
+        "corpus": args.corpus,
+        "load_before": os.getloadavg()[0],
+    }
     for name, ranking, pool in (
         ("no_cutoff", NO_CUTOFF, 200),
         ("match", MATCH_RANKING, 200),
@@ -236,7 +378,7 @@ def main() -> None:
         )
     index.ranking = MATCH_RANKING
     matcher = Matcher(index, pool=100)
-    batch = [make_need(rng) for _ in range(args.batch)]
+    batch = [new_need(rng) for _ in range(args.batch)]
     t = time.perf_counter()
     done = sum(1 for _ in matcher.match_many(batch, limit=10, now=now, processes=args.processes))
     elapsed = time.perf_counter() - t

@@ -73,7 +73,10 @@ class Ranking:
     result's score is the same as with the full query. When every term is common they select
     as usual. ``max_query_terms`` > 0 keeps only that many selecting terms of the analysed
     query (highest weight × idf first), so a long pasted text cannot make a query of hundreds
-    of terms. The defaults change nothing; :data:`MATCH_RANKING` sets both.
+    of terms. ``feedback_min_share`` > 0 leaves out the weakest expansion terms while, all
+    together, they could add less than that share of the last feedback document's score: each
+    would cost a posting list and none could reorder the top documents by more. The defaults
+    change nothing; :data:`MATCH_RANKING` sets all three.
     """
 
     word_weight: float = 1.0
@@ -84,6 +87,7 @@ class Ranking:
     max_df: float = 1.0
     max_query_terms: int = 0
     rescore: bool = True
+    feedback_min_share: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,16 +472,16 @@ class SearchIndex:
         base: tantivy.Query,
         words: Mapping[str, float],
         grams: Mapping[str, float],
-    ) -> tuple[dict[str, float], dict[str, float]]:
+    ) -> tuple[dict[str, float], dict[str, float], float]:
         """RM3: mix the query with the term distribution of the top documents.
 
         Expansion terms are never common (``max_df``): a term most documents have cannot
-        say which ones are relevant.
+        say which ones are relevant. Also returns the score of the last feedback document.
         """
         r = self.ranking
         top = searcher.search(base, r.feedback_docs, count=False).hits
         if not top:
-            return dict(words), dict(grams)
+            return dict(words), dict(grams), 0.0
         best = float(top[0][0])
         weights = [math.exp(float(s) - best) for s, _ in top]
         norm = sum(weights)
@@ -508,7 +512,41 @@ class SearchIndex:
             for p, term in chosen:
                 mixed[term] = mixed.get(term, 0.0) + budget * p / total
             out.append(mixed)
-        return out[0], out[1]
+        return out[0], out[1], float(top[-1][0])
+
+    def _negligible(
+        self,
+        searcher: tantivy.Searcher,
+        expansion: list[tuple[int, str, float]],
+        floor: float,
+    ) -> set[tuple[int, str]]:
+        """Expansion terms that together cannot add ``feedback_min_share`` × *floor*.
+
+        A term's BM25 contribution is at most weight × idf × (k1 + 1); the weakest are taken
+        while their bounds sum below the share of *floor* (the last feedback document's
+        first-pass score, which the second pass can only raise).
+        """
+        r = self.ranking
+        n_docs = max(1, searcher.num_docs)
+        fields = ("_w", "_g")
+        field_weight = (r.word_weight, r.gram_weight)
+        bounds = sorted(
+            (
+                weight * field_weight[k] * _idf(searcher.doc_freq(fields[k], term), n_docs) * 2.2,
+                k,
+                term,
+            )
+            for k, term, weight in expansion
+        )
+        budget = r.feedback_min_share * floor
+        out: set[tuple[int, str]] = set()
+        spent = 0.0
+        for bound, k, term in bounds:
+            if spent + bound >= budget:
+                break
+            spent += bound
+            out.add((k, term))
+        return out
 
     def _rescore(
         self,
@@ -576,16 +614,27 @@ class SearchIndex:
                 selecting, common = self._split_common(searcher, words, grams)
             main = self._text_query(*selecting)
             if r.feedback_docs > 0 and (selecting[0] or selecting[1]):
-                mixed = self._feedback(searcher, main, words, grams)
+                *mixed, floor = self._feedback(searcher, main, words, grams)
                 kept = (set(selecting[0]), set(selecting[1]))
                 originals = (words, grams)
                 selecting = ({}, {})
+                expansion: list[tuple[int, str, float]] = []
                 for k in (0, 1):
                     for term, weight in mixed[k].items():
                         if term in common[k]:
                             common[k][term] = weight
-                        elif term in kept[k] or term not in originals[k]:
-                            selecting[k][term] = weight  # (an original no document has: gone)
+                        elif term in kept[k]:
+                            selecting[k][term] = weight
+                        elif term not in originals[k]:  # (an original no document has: gone)
+                            expansion.append((k, term, weight))
+                weak = (
+                    self._negligible(searcher, expansion, floor)
+                    if r.feedback_min_share > 0
+                    else set()
+                )
+                for k, term, weight in expansion:
+                    if (k, term) not in weak:
+                        selecting[k][term] = weight
                 main = self._text_query(*selecting)
         else:
             main = tantivy.Query.all_query()

@@ -45,13 +45,20 @@ UNKNOWN = 0.5
 """Value of a component whose data the candidate lacks."""
 
 MATCH_RANKING = Ranking(
-    feedback_docs=10, feedback_terms=30, feedback_weight=0.5, max_df=0.1, max_query_terms=64
+    feedback_docs=10,
+    feedback_terms=30,
+    feedback_weight=0.5,
+    max_df=0.1,
+    max_query_terms=64,
+    feedback_min_share=0.1,
 )
 """Text ranking for matching: requests are vaguer than searches, so feedback (RM3) is on.
 
 Terms in more than a tenth of the offers (idf below ≈ 2.3, against ≈ 9 for a term in a
-hundred of a million) only score the candidates the other terms select, and at most 64 terms
-of a request select: matching a million offers then costs per hit, not per matching offer.
+hundred of a million) only score the candidates the other terms select, at most 64 terms of
+a request select, and expansion terms that together could move a score by less than a tenth
+of the tenth feedback document's are left out: tantivy-py collects every matching document
+(no top-k pruning), so each posting list kept costs its full length.
 """
 
 

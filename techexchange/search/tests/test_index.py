@@ -294,3 +294,30 @@ def test_an_uncounted_search_reports_a_lower_bound(index):
     assert counted.total == 3
     assert counted.exact_total
     assert [h.id for h in counted.hits] == [h.id for h in page.hits]
+
+
+def test_feedback_leaves_out_expansion_terms_too_weak_to_matter(tmp_path):
+    doc_type = DocType("paper", (TextField("title"),))
+    docs = [
+        {"id": "a", "title": "锂电池 正极 材料"},
+        {"id": "b", "title": "锂电池 正极 电解液"},
+        {"id": "c", "title": "正极 电解液 隔膜"},
+        {"id": "d", "title": "水稻 育种"},
+        {"id": "e", "title": "小麦 育种"},
+    ]
+    kept = SearchIndex(tmp_path / "kept", doc_type, ranking=Ranking(feedback_docs=2))
+    kept.upsert(docs)
+    assert "c" in ids(kept, "锂电池")
+    # A small share keeps strong expansion terms...
+    small = Ranking(feedback_docs=2, feedback_min_share=0.1)
+    some = SearchIndex(tmp_path / "some", doc_type, ranking=small)
+    some.upsert(docs)
+    found = ids(some, "锂电池")
+    assert set(found[:2]) == {"a", "b"}
+    assert "c" in found
+    # ... while a share no expansion can reach leaves the first-pass query alone.
+    none = SearchIndex(
+        tmp_path / "none", doc_type, ranking=Ranking(feedback_docs=2, feedback_min_share=100.0)
+    )
+    none.upsert(docs)
+    assert set(ids(none, "锂电池")) == {"a", "b"}

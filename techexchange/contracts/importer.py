@@ -842,11 +842,14 @@ class _Columns:
                     " count(*), sum(turnover_fen), sum(technical_fen) FROM facts"
                     f" WHERE {date_field} IS NOT NULL GROUP BY ALL"
                 )
-        cur = self.con.execute(" UNION ALL ".join(parts))
-        cells = cur.fetchall()
+        self.con.execute(f"CREATE OR REPLACE TABLE cells AS {' UNION ALL '.join(parts)}")
         self._lap("rollup (aggregate)")
-        rollup.upsert_cells([(*c[:-2], int(c[-2]), int(c[-1])) for c in cells])
-        self.timings["rollup cells"] = len(cells)
+        cur = self.con.execute("SELECT * FROM cells")
+        count = 0
+        while cells := cur.fetchmany(20_000):  # in chunks: a million cells would not fit
+            rollup.upsert_cells([(*c[:-2], int(c[-2]), int(c[-1])) for c in cells])
+            count += len(cells)
+        self.timings["rollup cells"] = count
         self._lap("rollup (upsert)")
 
 

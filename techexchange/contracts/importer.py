@@ -370,7 +370,7 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 
 # ---- writing ---------------------------------------------------------------------------------
 
-DUCKDB_MEMORY = "400MB"  # DuckDB spills to disk beyond this; the process stays well under 1 GB
+DUCKDB_MEMORY = "500MB"  # DuckDB spills to disk beyond this; the process stays well under 1 GB
 
 
 class _Progress:
@@ -796,6 +796,11 @@ class _Columns:
     def write(self, result: ImportResult, bar: _Progress) -> None:
         """Number the rows that have no number, insert them in bulk, update the rollup."""
         con = self.con
+        # Only `final` is needed from here; row order no longer matters (row numbers are kept).
+        con.execute(
+            "DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS good; DROP TABLE IF EXISTS verdict;"
+            " SET preserve_insertion_order = false"
+        )
         groups = con.execute(
             "SELECT registration_region, year(registration_date), count(*) FROM final"
             " WHERE registration_number = '' GROUP BY 1, 2 ORDER BY 1, 2"
@@ -845,11 +850,12 @@ class _Columns:
         self.con.execute(f"CREATE OR REPLACE TABLE cells AS {' UNION ALL '.join(parts)}")
         self._lap("rollup (aggregate)")
         cur = self.con.execute("SELECT * FROM cells")
-        count = 0
-        while cells := cur.fetchmany(20_000):  # in chunks: a million cells would not fit
-            rollup.upsert_cells([(*c[:-2], int(c[-2]), int(c[-1])) for c in cells])
-            count += len(cells)
-        self.timings["rollup cells"] = count
+
+        def chunks() -> Iterator[list[tuple[Any, ...]]]:
+            while cells := cur.fetchmany(20_000):  # in chunks: a million cells would not fit
+                yield [(*c[:-2], int(c[-2]), int(c[-1])) for c in cells]
+
+        self.timings["rollup cells"] = rollup.upsert_bulk(chunks())
         self._lap("rollup (upsert)")
 
 
@@ -901,7 +907,7 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
                     exprs.append(columnar.lit(str(value)))
         out = tmp / "final.csv"
         con.execute(
-            f"COPY (SELECT {', '.join(exprs)} FROM final ORDER BY row_no)"
+            f"COPY (SELECT {', '.join(exprs)} FROM final)"
             f" TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)"
         )
         sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
@@ -924,7 +930,7 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
                 value = connection.ops.adapt_datetimefield_value(value)
             marks.append(_sqlite_literal(value))
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(marks)})"
-    cur = con.execute(f"SELECT {', '.join(varying)} FROM final ORDER BY row_no")
+    cur = con.execute(f"SELECT {', '.join(varying)} FROM final")
     with connection.cursor() as wrapper:
         raw = wrapper.cursor
         while rows := cur.fetchmany(50_000):

@@ -33,6 +33,7 @@ __all__ = [
     "apply_deltas",
     "facts_of",
     "rebuild",
+    "upsert_bulk",
     "upsert_cells",
 ]
 
@@ -190,6 +191,39 @@ def apply_deltas(deltas: Mapping[Key, Measures]) -> None:
             if m.contracts or m.turnover_fen or m.technical_fen
         ]
     )
+
+
+def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]]) -> int:
+    """Many cells at once: loaded into a temporary table (COPY on PostgreSQL, executemany on
+    SQLite), then one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Cells must be distinct."""
+    table = connection.ops.quote_name(ContractStat._meta.db_table)
+    cols = ["cuboid", "basis", "year", *DIMS]
+    measures = ["contracts", "turnover_fen", "technical_fen"]
+    names = ", ".join(cols + measures)
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in measures)
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS contractstat_delta")
+        # Identifiers are constants of this module; every value is loaded as data.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE contractstat_delta AS SELECT {names} FROM {table} WHERE 1 = 0"  # noqa: S608
+        )
+        marks = ", ".join(["%s"] * (len(cols) + len(measures)))
+        insert = f"INSERT INTO contractstat_delta ({names}) VALUES ({marks})"  # noqa: S608
+        for chunk in chunks:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY contractstat_delta ({names}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(insert, chunk)
+            count += len(chunk)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM contractstat_delta WHERE TRUE "  # noqa: S608
+            f"ON CONFLICT ({', '.join(cols)}) DO UPDATE SET {updates}"
+        )
+        cursor.execute("DROP TABLE contractstat_delta")
+    return count
 
 
 def upsert_cells(params: list[tuple[Any, ...]]) -> None:

@@ -140,6 +140,9 @@ def _signature(doc_type: DocType) -> dict[str, Any]:
     return normalised
 
 
+_K1 = 1.2  # tantivy's BM25 k1: a term scores at most idf × (k1 + 1) × boost
+
+
 def _idf(df: int, n_docs: int) -> float:
     """BM25's idf, as tantivy computes it."""
     return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
@@ -532,7 +535,10 @@ class SearchIndex:
         field_weight = (r.word_weight, r.gram_weight)
         bounds = sorted(
             (
-                weight * field_weight[k] * _idf(searcher.doc_freq(fields[k], term), n_docs) * 2.2,
+                weight
+                * field_weight[k]
+                * _idf(searcher.doc_freq(fields[k], term), n_docs)
+                * (_K1 + 1),
                 k,
                 term,
             )

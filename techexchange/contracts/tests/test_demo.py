@@ -17,7 +17,8 @@ YRD = {"310000", "320000", "330000", "340000"}
 
 
 @pytest.fixture(scope="module")
-def contracts(django_db_blocker):
+def contracts(django_db_setup, django_db_blocker):
+    # django_db_setup first: without it the seeding would reach the real database.
     with django_db_blocker.unblock():
         from django.db import transaction
 

@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -370,6 +371,7 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 
 # ---- writing ---------------------------------------------------------------------------------
 
+SQLITE_CACHE_KIB = 160_000  # SQLite's page cache while inserting (KiB)
 DUCKDB_MEMORY = "500MB"  # DuckDB spills to disk beyond this; the process stays well under 1 GB
 
 
@@ -785,9 +787,16 @@ class _Columns:
         def lookups() -> Iterator[tuple[Any, ...]]:
             for column in ("dedupe_key", "registration_number"):
                 cur = self.con.execute(f"SELECT DISTINCT {column} FROM good WHERE {column} <> ''")
+                # Only active contracts hold a duplicate key: the partial unique index serves
+                # this lookup (there is no full index on dedupe_key).
+                active = ", ".join(["%s"] * len(ACTIVE_STATUSES))
+                extra = f" AND status IN ({active})" if column == "dedupe_key" else ""
+                more = list(ACTIVE_STATUSES) if extra else []
                 while values := [v for (v,) in cur.fetchmany(2000)]:
                     marks = ", ".join(["%s"] * len(values))
-                    yield from stream(f"{select} WHERE {column} IN ({marks})", values)
+                    yield from stream(
+                        f"{select} WHERE {column} IN ({marks}){extra}", [*values, *more]
+                    )
 
         self._table("existing", cols, lookups())
 
@@ -831,9 +840,10 @@ class _Columns:
             )
             con.execute("ALTER TABLE final DROP COLUMN seq")
         self._lap("numbering")
-        _insert(con, self.tmp, bar)
-        self._lap("insert")
-        self._rollup()
+        with _sqlite_cache():
+            _insert(con, self.tmp, bar)
+            self._lap("insert")
+            self._rollup()
 
     def _rollup(self) -> None:
         """One aggregate per cuboid and basis, upserted cell by cell into the rollup."""
@@ -907,15 +917,21 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
                     exprs.append(columnar.lit(str(value)))
         out = tmp / "final.csv"
         con.execute(
-            f"COPY (SELECT {', '.join(exprs)} FROM final)"
+            # In registration-number order, as on SQLite: the unique index grows at its end.
+            f"COPY (SELECT {', '.join(exprs)} FROM final ORDER BY registration_number)"
             f" TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)"
         )
         sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
-        with connection.cursor() as wrapper, out.open("rb") as fh, wrapper.cursor.copy(sql) as copy:
-            while chunk := fh.read(1 << 20):
-                copy.write(chunk)
-                done += chunk.count(b"\n")
-                bar.update(done)
+        with connection.cursor() as wrapper, out.open("rb") as fh:
+            # Not waiting for the WAL flush at COMMIT: the transaction stays atomic (all rows
+            # or none), only a crash in the next fraction of a second could lose a committed
+            # import, which the re-import then adds again. Local to this transaction.
+            wrapper.execute("SET LOCAL synchronous_commit = off")
+            with wrapper.cursor.copy(sql) as copy:
+                while chunk := fh.read(1 << 20):
+                    copy.write(chunk)
+                    done += chunk.count(b"\n")
+                    bar.update(done)
         return
     varying = []
     marks = []
@@ -930,14 +946,34 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
                 value = connection.ops.adapt_datetimefield_value(value)
             marks.append(_sqlite_literal(value))
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(marks)})"
-    cur = con.execute(f"SELECT {', '.join(varying)} FROM final")
+    # In registration-number order: the unique index on the number then grows at its end
+    # (new ids grow too) instead of touching pages all over the tree.
+    cur = con.execute(f"SELECT {', '.join(varying)} FROM final ORDER BY registration_number")
     with connection.cursor() as wrapper:
         raw = wrapper.cursor
-        while rows := cur.fetchmany(50_000):
+        while rows := cur.fetchmany(20_000):
             # The driver's own executemany: Django's wrapper would rewrite every statement.
             sqlite3.Cursor.executemany(raw, sql, rows)
             done += len(rows)
             bar.update(done)
+
+
+@contextmanager
+def _sqlite_cache() -> Iterator[None]:
+    """On SQLite, a page cache that holds the indexes being written (the default is 2 MB)
+    while the import writes; set back afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _sqlite_literal(value: Any) -> str:

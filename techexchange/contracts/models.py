@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from techexchange.accounts.codes import PartyNature
@@ -62,6 +64,7 @@ class TechContract(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
     seller_is_transfer_institution = models.BooleanField(_("卖方为技术转移机构"), default=False)
     seller_is_rnd_institution = models.BooleanField(_("卖方为研发机构"), default=False)
@@ -92,6 +95,7 @@ class TechContract(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
     buyer_is_transfer_institution = models.BooleanField(_("买方为技术转移机构"), default=False)
     buyer_is_rnd_institution = models.BooleanField(_("买方为研发机构"), default=False)
@@ -156,6 +160,7 @@ class TechContract(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
     organisation = models.ForeignKey(
         Organisation,
@@ -164,6 +169,7 @@ class TechContract(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tech_contracts",
+        db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
     is_synthetic = models.BooleanField(_("演示数据"), default=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -173,10 +179,32 @@ class TechContract(models.Model):
         verbose_name = _("技术合同")
         verbose_name_plural = _("技术合同")
         ordering = ["-registration_date", "-id"]
+        # Only what reads need (every index is paid for by each imported row). Duplicate
+        # checks use the partial unique index on dedupe_key (they look at active statuses
+        # only) and the unique registration_number; the review queue reads submitted
+        # contracts only; the admin list sorts by registration date. The foreign keys are
+        # NULL on imported rows, so their indexes (lookups by organisation or user, and the
+        # checks on deleting one) leave NULLs out.
         indexes = [
-            models.Index(fields=["status", "registration_region"], name="contract_queue_idx"),
+            models.Index(
+                fields=["registration_region", "created_at"],
+                condition=Q(status=ContractStatus.SUBMITTED),
+                name="contract_submitted_queue_idx",
+            ),
             models.Index(fields=["registration_date"], name="contract_regdate_idx"),
-            models.Index(fields=["dedupe_key"], name="contract_dedupe_idx"),
+            *(
+                models.Index(fields=[fk], condition=Q(**{f"{fk}__isnull": False}), name=name)
+                for fk, name in (
+                    ("organisation", "contract_org_idx"),
+                    ("seller_organisation", "contract_seller_org_idx"),
+                    ("buyer_organisation", "contract_buyer_org_idx"),
+                )
+            ),
+            models.Index(
+                fields=["submitted_by"],
+                condition=Q(submitted_by__isnull=False),
+                name="contract_submitter_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(turnover__gt=0), name="contract_turnover_positive"),
@@ -191,8 +219,22 @@ class TechContract(models.Model):
                 condition=Q(status__in=ContractStatus.values), name="contract_status_known"
             ),
             models.CheckConstraint(
+                # 16 characters, all digits: length and trim (trim the digits, nothing may
+                # remain) are native on SQLite and PostgreSQL alike; a REGEXP check would
+                # call back into Python for every row written on SQLite.
                 condition=Q(registration_number__isnull=True)
-                | Q(registration_number__regex=r"^[0-9]{16}$"),
+                | Q(
+                    Exact(Length("registration_number"), 16),
+                    Exact(
+                        Func(
+                            F("registration_number"),
+                            Value("0123456789"),
+                            function="TRIM",
+                            output_field=models.CharField(),
+                        ),
+                        "",
+                    ),
+                ),
                 name="contract_number_16_digits",
             ),
             models.CheckConstraint(

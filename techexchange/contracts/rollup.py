@@ -218,9 +218,10 @@ def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]]) -> int:
             else:
                 cursor.executemany(insert, chunk)
             count += len(chunk)
+        # In key order: the unique index is then written page after page, not at random.
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM contractstat_delta WHERE TRUE "  # noqa: S608
-            f"ON CONFLICT ({', '.join(cols)}) DO UPDATE SET {updates}"
+            f"ORDER BY {', '.join(cols)} ON CONFLICT ({', '.join(cols)}) DO UPDATE SET {updates}"
         )
         cursor.execute("DROP TABLE contractstat_delta")
     return count

@@ -193,9 +193,12 @@ def apply_deltas(deltas: Mapping[Key, Measures]) -> None:
     )
 
 
-def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]]) -> int:
+def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]], csv_path: str | None = None) -> int:
     """Many cells at once: loaded into a temporary table (COPY on PostgreSQL, executemany on
-    SQLite), then one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Cells must be distinct."""
+    SQLite), then one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Cells must be distinct.
+
+    On PostgreSQL, `csv_path` (a header-less CSV of the same columns) replaces `chunks`.
+    """
     table = connection.ops.quote_name(ContractStat._meta.db_table)
     cols = ["cuboid", "basis", "year", *DIMS]
     measures = ["contracts", "turnover_fen", "technical_fen"]
@@ -210,6 +213,13 @@ def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]]) -> int:
         )
         marks = ", ".join(["%s"] * (len(cols) + len(measures)))
         insert = f"INSERT INTO contractstat_delta ({names}) VALUES ({marks})"  # noqa: S608
+        if csv_path is not None and connection.vendor == "postgresql":
+            # The cells already written as CSV (by DuckDB): streamed to COPY as they are.
+            sql = f"COPY contractstat_delta ({names}) FROM STDIN (FORMAT csv)"
+            with open(csv_path, "rb") as fh, cursor.cursor.copy(sql) as copy:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+            chunks = ()
         for chunk in chunks:
             if connection.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY contractstat_delta ({names}) FROM STDIN") as copy:

@@ -925,8 +925,8 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
                     exprs.append(columnar.lit(str(value)))
         out = tmp / "final.csv"
         con.execute(
-            # In registration-number order, as on SQLite: the unique index grows at its end.
-            f"COPY (SELECT {', '.join(exprs)} FROM final ORDER BY registration_number)"
+            # Not sorted: sorting every column of a million rows exceeds DuckDB's memory cap.
+            f"COPY (SELECT {', '.join(exprs)} FROM final)"
             f" TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)"
         )
         sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"

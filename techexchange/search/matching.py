@@ -118,6 +118,7 @@ class Weights:
 
 
 COMPONENTS: tuple[str, ...] = tuple(f.name for f in fields(Weights))
+_Part = tuple[str, float, float, str, str]  # a Component's fields, before it is built
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +263,7 @@ def _components(
     neighbours: Mapping[str, frozenset[str]],
     half_life_days: float,
     need_keywords: frozenset[str],
-) -> list[Component]:
+) -> list[_Part]:
     values: dict[str, float | None] = {
         "text": text_value,
         "field": _overlap(need.fields, cand.fields),
@@ -274,12 +275,12 @@ def _components(
         "chain": _chain(need, cand, neighbours),
         "freshness": _freshness(cand, now, half_life_days),
     }
-    out: list[Component] = []
+    out: list[_Part] = []
     for name in COMPONENTS:
         if name == "maturity":
             mat = _maturity(need, cand)
             if mat is not None:
-                out.append(Component("maturity", mat[0], w[name], mat[1], mat[2]))
+                out.append(("maturity", mat[0], w[name], mat[1], mat[2]))
             continue
         value = values[name]
         if value is None:
@@ -287,7 +288,7 @@ def _components(
         zh, en = _NOTES[name] if value >= 0.6 else _WEAK_NOTES[name]
         if value == UNKNOWN and name != "text":
             zh, en = "信息不全", "not stated"
-        out.append(Component(name, float(value), w[name], zh, en))
+        out.append((name, float(value), w[name], zh, en))
     return out
 
 
@@ -333,19 +334,23 @@ def rank_candidates(
     need_keywords = frozenset(k.lower() for k in need.keywords)
     pool = list(candidates)
     best = max((c.text_score for c in pool), default=0.0)
-    scored: list[tuple[float, int, Candidate, list[Component]]] = []
+    scored: list[tuple[float, int, Candidate, list[_Part]]] = []
     for order, cand in enumerate(pool):
         text_value = cand.text_score / best if best > 0 else 0.0
-        comps = _components(
+        parts = _components(
             need, cand, text_value, w, now, neighbours, freshness_half_life_days, need_keywords
         )
-        total = sum(c.weight for c in comps) or 1.0
-        score = sum(c.contribution for c in comps) / total
-        scored.append((-score, order, cand, comps))
+        total = sum(p[2] for p in parts) or 1.0
+        score = sum(p[1] * p[2] for p in parts) / total
+        scored.append((-score, order, cand, parts))
     scored.sort(key=lambda t: (t[0], t[1]))
     if limit is not None:
         scored = scored[: max(0, limit)]
-    return [Match(cand, -neg, tuple(comps), *_reason(comps)) for neg, _, cand, comps in scored]
+    out = []
+    for neg, _, cand, parts in scored:  # Component objects only for what is returned
+        comps = tuple(Component(*p) for p in parts)
+        out.append(Match(cand, -neg, comps, *_reason(comps)))
+    return out
 
 
 # -- retrieval -------------------------------------------------------------------------------

@@ -48,8 +48,12 @@ def _service(instrument_id: int, service_id: int | None) -> InstrumentService | 
 
 @router.get("/instruments", response=SearchOut)
 def search(request: HttpRequest, filters: Query[SearchIn]) -> Any:
-    """Search instruments across the four regions; facets count every filter's values."""
-    result = selectors.search_instruments(**filters.model_dump())
+    """Search instruments across the four regions; facets count every filter's values.
+
+    `available_from`/`available_to` (dates, both included) with `min_hours` keep only the
+    instruments with a free slot that long in the window (open hours, outages, bookings).
+    """
+    result = selectors.search_instruments(**filters.model_dump(), now=clock.now())
     return {
         "total": result.total,
         "sort": result.sort,

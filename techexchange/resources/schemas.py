@@ -23,6 +23,9 @@ class SearchIn(Schema):
     price_max: float | None = None
     sort: str = "relevance"
     near: str = ""
+    available_from: date | None = None
+    available_to: date | None = None
+    min_hours: float | None = Field(None, gt=0, le=24 * 62)
     offset: int = Field(0, ge=0, le=10000)
     limit: int = Field(20, ge=1, le=100)
 

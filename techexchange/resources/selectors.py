@@ -16,11 +16,13 @@ from django.utils.translation import get_language
 
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import actor_for, can_user, require
+from techexchange.core import clock
 from techexchange.core.errors import NotFound, PermissionDenied
 from techexchange.regions.selectors import list_cities, list_provinces
 from techexchange.resources import indexing
 from techexchange.resources.models import (
     ACTIVE_STATUSES,
+    BOOKABLE_STATES,
     Booking,
     BookingStatus,
     Category,
@@ -28,6 +30,7 @@ from techexchange.resources.models import (
     Facility,
     Instrument,
     OpenHours,
+    Outage,
     ResearchBase,
     ServiceMode,
     UsageRecord,
@@ -38,6 +41,7 @@ __all__ = [
     "FACETS",
     "SORTS",
     "Availability",
+    "FreeWindow",
     "SearchResult",
     "approval_queue_for",
     "availability",
@@ -45,6 +49,7 @@ __all__ = [
     "get_facility",
     "get_instrument",
     "get_research_base",
+    "instruments_with_free_slot",
     "list_bookings_for",
     "list_experts",
     "list_facilities",
@@ -144,11 +149,20 @@ def search_instruments(
     near: str = "",
     offset: int = 0,
     limit: int = 20,
+    available_from: date | None = None,
+    available_to: date | None = None,
+    min_hours: float | None = None,
+    now: datetime | None = None,
 ) -> SearchResult:
     """Search the catalogue across the four regions with filters, facets and sorting.
 
     `sort="distance"` orders by the distance of the instrument's city from city `near`
     (regions' coordinates), relevance within a city.
+
+    With `available_from`/`available_to` (local dates, both days included) only instruments
+    with a free slot of at least `min_hours` (default 1) in that window are returned: the engine
+    gives the candidates, then one set-based pass over open hours, outages and bookings of all
+    candidates keeps those with a gap (`instruments_with_free_slot`).
     """
     if indexing.pending_events():
         indexing.sync_index(wait_seconds=0)  # read your writes on this node
@@ -173,6 +187,12 @@ def search_instruments(
     if sort == "distance" and origin is None:
         sort = "relevance"
     order = {"price": "price", "-price": "-price"}.get(sort)
+    window = FreeWindow.from_dates(available_from, available_to, min_hours)
+    if window is not None:
+        return _search_free(
+            index, q[:200], filters, ranges, sort, order, origin, coords, window,
+            now=now or clock.now(), offset=offset, limit=limit,
+        )  # fmt: skip
     page = index.search(
         q[:200],
         filters=filters,
@@ -202,6 +222,204 @@ def search_instruments(
     return SearchResult(
         total=page.total,
         hits=hits_docs,
+        facets=facets,
+        took_ms=page.took_ms,
+        sort=sort,
+        terms=page.terms,
+    )
+
+
+# The availability filter checks at most this many engine candidates (best first).
+FREE_CANDIDATES = 5000
+MAX_WINDOW_DAYS = 62
+
+
+@dataclass(frozen=True)
+class FreeWindow:
+    """Wanted: a free slot of at least `min_hours` within [lo, hi)."""
+
+    lo: datetime
+    hi: datetime
+    min_hours: float
+
+    @classmethod
+    def from_dates(
+        cls, first: date | None, last: date | None, min_hours: float | None
+    ) -> FreeWindow | None:
+        """The window of local days first..last (either alone means that one day)."""
+        if first is None and last is None:
+            return None
+        first = first or last
+        last = last or first
+        assert first is not None and last is not None
+        if last < first:
+            first, last = last, first
+        last = min(last, first + timedelta(days=MAX_WINDOW_DAYS - 1))
+        tz = ZoneInfo(settings.TIME_ZONE)
+        lo = datetime.combine(first, time(0), tzinfo=tz)
+        hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+        hours = 1.0 if min_hours is None else min(max(float(min_hours), 0.0), 24.0 * 62)
+        return cls(lo, hi, hours)
+
+
+Span = tuple[datetime, datetime]
+
+
+def _open_spans(windows: list[tuple[int, time, time]], lo: datetime, hi: datetime) -> list[Span]:
+    """The open periods within [lo, hi): weekly windows per local day, or all of it."""
+    if not windows:
+        return [(lo, hi)]
+    tz = ZoneInfo(settings.TIME_ZONE)
+    out: list[Span] = []
+    day = lo.astimezone(tz).date()
+    while datetime.combine(day, time(0), tzinfo=tz) < hi:
+        for weekday, opens, closes in windows:
+            if weekday == day.weekday():
+                s = max(datetime.combine(day, opens, tzinfo=tz), lo)
+                e = min(datetime.combine(day, closes, tzinfo=tz), hi)
+                if s < e:
+                    out.append((s, e))
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+def _blocked(spans: list[Span], capacity: int) -> list[Span]:
+    """Where at least `capacity` of the spans are in force (a sweep over their ends)."""
+    events = sorted([(s, 1) for s, _e in spans] + [(e, -1) for _s, e in spans])
+    out: list[Span] = []
+    depth, since = 0, None
+    for t, step in events:
+        depth += step
+        if depth >= capacity and since is None:
+            since = t
+        elif depth < capacity and since is not None:
+            if since < t:
+                out.append((since, t))
+            since = None
+    return out
+
+
+def _longest_gap(open_spans: list[Span], blocked: list[Span]) -> timedelta:
+    """The longest stretch of the open spans that no blocked span covers."""
+    best = timedelta(0)
+    blocked = sorted(blocked)
+    for s, e in open_spans:
+        cursor = s
+        for bs, be in blocked:
+            if be <= cursor or bs >= e:
+                continue
+            best = max(best, min(bs, e) - cursor)
+            cursor = max(cursor, be)
+            if cursor >= e:
+                break
+        best = max(best, e - cursor)
+    return best
+
+
+def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datetime) -> set[int]:
+    """Those of `ids` with a free slot of `window.min_hours` in the window, after `now`.
+
+    Set-based: one query each for the instruments, open hours, outages and bookings of all
+    candidates, whatever their number. Open hours, outages and active bookings (their buffer
+    after, and the instrument's buffer before, as booking checks it) count; pending requests
+    whose hold ran out do not; shared areas are full only at capacity.
+    """
+    lo, hi = max(window.lo, now), window.hi
+    need = timedelta(hours=window.min_hours)
+    if not ids or hi - lo < need:
+        return set()
+    facts = {
+        pk: (capacity, buffer if buffer is not None else 0)
+        for pk, capacity, buffer in Instrument.objects.filter(
+            pk__in=ids, state__in=BOOKABLE_STATES
+        ).values_list("pk", "capacity", "policy__buffer_minutes")
+    }
+    if not facts:
+        return set()
+    hours: dict[int, list[tuple[int, time, time]]] = defaultdict(list)
+    for pk, weekday, opens, closes in OpenHours.objects.filter(instrument_id__in=facts).values_list(
+        "instrument_id", "weekday", "opens", "closes"
+    ):
+        hours[pk].append((weekday, opens, closes))
+    outages: dict[int, list[Span]] = defaultdict(list)
+    for pk, s, e in Outage.objects.filter(
+        instrument_id__in=facts, starts_at__lt=hi, ends_at__gt=lo
+    ).values_list("instrument_id", "starts_at", "ends_at"):
+        outages[pk].append((s, e))
+    taken: dict[int, list[Span]] = defaultdict(list)
+    max_before = timedelta(minutes=max(b for _c, b in facts.values()))
+    for pk, bs, be, until in (
+        Booking.objects.filter(
+            instrument_id__in=facts,
+            status__in=ACTIVE_STATUSES,
+            kind="slot",
+            starts_at__lt=hi + max_before,
+            blocked_until__gt=lo,
+        )
+        .exclude(status="pending", hold_expires_at__lte=now)
+        .values_list("instrument_id", "starts_at", "ends_at", "blocked_until")
+    ):
+        before = timedelta(minutes=facts[pk][1])
+        if bs is not None and be is not None:
+            taken[pk].append((bs - before, until or be))
+    free = set()
+    for pk, (capacity, _buffer) in facts.items():
+        spans = _open_spans(hours.get(pk, []), lo, hi)
+        blocked = [*outages.get(pk, []), *_blocked(taken.get(pk, []), capacity)]
+        if _longest_gap(spans, blocked) >= need:
+            free.add(pk)
+    return free
+
+
+def _search_free(
+    index: Any,
+    q: str,
+    filters: dict[str, list[str]],
+    ranges: dict[str, Any],
+    sort: str,
+    order: str | None,
+    origin: tuple[float, float] | None,
+    coords: dict[str, tuple[float, float]],
+    window: FreeWindow,
+    *,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> SearchResult:
+    """Search, then keep the candidates with a free slot in the window (one pass, set-based)."""
+    page = index.search(
+        q,
+        filters=filters,
+        ranges=ranges,
+        facets=FACETS,
+        facet_size=60,
+        sort=order,
+        offset=0,
+        limit=FREE_CANDIDATES,
+        highlight_width=None,
+    )
+    free = instruments_with_free_slot([int(h.id) for h in page.hits], window, now=now)
+    kept = [h for h in page.hits if int(h.id) in free]
+    docs = [{**h.doc, "highlights": h.highlights, "score": h.score} for h in kept]
+    for doc in docs:
+        c = coords.get(doc.get("city", ""))
+        doc["distance_km"] = _distance_km(origin, c) if origin and c else None
+    if sort == "distance":
+        docs.sort(key=lambda d: math.inf if d["distance_km"] is None else d["distance_km"])
+    for doc in docs:
+        if doc["distance_km"] is not None:
+            doc["distance_km"] = round(doc["distance_km"])
+    labels = _labels()
+    facets = {
+        name: [
+            FacetValue(f.value, labels[name].get(f.value, f.value), f.count)
+            for f in page.facets.get(name, [])
+        ]
+        for name in FACETS
+    }
+    return SearchResult(
+        total=len(docs),
+        hits=docs[offset : offset + limit],
         facets=facets,
         took_ms=page.took_ms,
         sort=sort,

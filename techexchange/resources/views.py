@@ -47,6 +47,13 @@ def _float(raw: str | None) -> float | None:
         return None
 
 
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def search(request: HttpRequest) -> HttpResponse:
     """The catalogue: search all four regions with facets and sorting."""
     g = request.GET
@@ -65,8 +72,13 @@ def search(request: HttpRequest) -> HttpResponse:
         "price_max": _float(g.get("price_max")),
         "sort": g.get("sort", "relevance"),
         "near": g.get("near", ""),
+        "available_from": _date(g.get("available_from")),
+        "available_to": _date(g.get("available_to")),
+        "min_hours": _float(g.get("min_hours")),
     }
-    result = selectors.search_instruments(**params, offset=(page_no - 1) * PAGE, limit=PAGE)
+    result = selectors.search_instruments(
+        **params, offset=(page_no - 1) * PAGE, limit=PAGE, now=clock.now()
+    )
     facets = []
     for name, label in (
         ("province", _("省份")),

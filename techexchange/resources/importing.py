@@ -18,6 +18,8 @@ from typing import Any
 from django.db import transaction
 
 from techexchange.accounts.models import Organisation
+from techexchange.accounts.policies import Action, Target
+from techexchange.accounts.selectors import require
 from techexchange.core.errors import Problem, ValidationFailed
 from techexchange.resources import services
 from techexchange.resources.models import (
@@ -182,6 +184,7 @@ def import_instruments(
     *, actor: Any, holder: Organisation, data: bytes, filename: str
 ) -> ImportResult:
     """Check every row, then write them all (or nothing) through the one write path."""
+    require(actor, Action.MANAGE_RESOURCE, Target(organisation_id=holder.pk))
     rows = read_rows(data, filename)
     missing = [h for h in REQUIRED if rows and h not in rows[0]]
     if missing:

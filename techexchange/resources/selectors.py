@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import get_language
 
+from techexchange.accounts.models import Organisation
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
@@ -47,8 +48,10 @@ __all__ = [
     "availability",
     "get_booking_for",
     "get_facility",
+    "get_holder",
     "get_instrument",
     "get_research_base",
+    "import_holders_for",
     "instruments_with_free_slot",
     "list_bookings_for",
     "list_experts",
@@ -820,3 +823,15 @@ def resource_figures() -> dict[str, int]:
         "experts": Expert.objects.count(),
         "bookings": Booking.objects.filter(status__in=ACTIVE_STATUSES).count(),
     }
+
+
+def import_holders_for(user: Any) -> tuple[list[Organisation], bool]:
+    """The organisations `user` may import instruments for, and whether any holder is open."""
+    actor = actor_for(user)
+    holders = list(Organisation.objects.filter(pk__in=actor.admin_of).order_by("pk"))
+    return holders, actor.is_operator
+
+
+def get_holder(pk: int) -> Organisation | None:
+    """An organisation that may hold instruments, or None."""
+    return Organisation.objects.filter(pk=pk).first()

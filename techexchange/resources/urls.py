@@ -23,4 +23,5 @@ urlpatterns = [
     path("dashboard/", views.provider_dashboard, name="provider_dashboard"),
     path("operations/", views.operator_dashboard, name="operator_dashboard"),
     path("export.xlsx", views.export_xlsx, name="export"),
+    path("import/", views.import_page, name="import"),
 ]

@@ -24,7 +24,7 @@ from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
 from techexchange.core.errors import DomainError, Problem, ValidationFailed
 from techexchange.regions.selectors import list_cities, list_provinces
-from techexchange.resources import exporting, selectors, services
+from techexchange.resources import exporting, importing, selectors, services
 from techexchange.resources.models import (
     Booking,
     FacilityKind,
@@ -506,3 +506,60 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="instruments-{year}.xlsx"'
     return response
+
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+@login_required
+def import_page(request: HttpRequest) -> HttpResponse:
+    """Upload instruments (CSV/xlsx, national layout) for a holder: all rows or none.
+
+    The same service as `manage.py import_instruments`, so the same row/column report.
+    """
+    holders, any_holder = selectors.import_holders_for(request.user)
+    if not holders and not any_holder:
+        require(request.user, Action.MANAGE_RESOURCE, Target(organisation_id=None))
+    context: dict[str, Any] = {
+        "holders": holders,
+        "any_holder": any_holder,
+        "columns": list(importing.COLUMNS),
+        "required": importing.REQUIRED,
+    }
+    if request.method == "POST":
+        raw_holder = request.POST.get("holder", "")
+        upload = request.FILES.get("file")
+        holder = selectors.get_holder(int(raw_holder)) if raw_holder.isdigit() else None
+        problems: list[Problem] = []
+        if holder is None:
+            problems.append(Problem("unknown_holder", _("请选择仪器所属单位"), "holder"))
+        if upload is None:
+            problems.append(Problem("file_required", _("请选择要导入的文件"), "file"))
+        elif upload.size is not None and upload.size > MAX_IMPORT_BYTES:
+            problems.append(Problem("file_too_large", _("文件不能超过20MB"), "file"))
+        elif not upload.name or not upload.name.lower().endswith((".csv", ".xlsx")):
+            problems.append(Problem("unsupported_file", _("只支持CSV或xlsx文件"), "file"))
+        context["holder_id"] = holder.pk if holder is not None else None
+        if not problems:
+            assert holder is not None and upload is not None
+            require(request.user, Action.MANAGE_RESOURCE, Target(organisation_id=holder.pk))
+            try:
+                result = importing.import_instruments(
+                    actor=request.user,
+                    holder=holder,
+                    data=upload.read(),
+                    filename=upload.name or "",
+                )
+            except ValidationFailed as exc:
+                context["error"] = exc.message
+                problems = list(exc.problems)
+            else:
+                messages.success(
+                    request,
+                    _("导入完成：新增%(created)d台，更新%(updated)d台")
+                    % {"created": result.created, "updated": result.updated},
+                )
+                return redirect("resources:import")
+        context["problems"] = problems
+        return render(request, "resources/import.html", context, status=422)
+    return render(request, "resources/import.html", context)

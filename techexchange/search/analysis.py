@@ -46,7 +46,8 @@ def is_cjk(char: str) -> bool:
 
 
 def _keep(token: str) -> bool:
-    return token not in STOPWORDS and any(c.isalnum() for c in token)
+    # isalnum() first: most tokens are all letters, and the generator costs a call per token.
+    return token not in STOPWORDS and (token.isalnum() or any(c.isalnum() for c in token))
 
 
 def analyze(text: str, *, mode: Literal["index", "search"] = "index") -> list[str]:

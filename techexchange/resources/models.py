@@ -271,6 +271,11 @@ class BookingPolicy(models.Model):
     allow_series = models.BooleanField(_("允许周期预约"), default=True)
     max_series_occurrences = models.PositiveIntegerField(_("周期预约最多次数"), default=12)
     allow_waitlist = models.BooleanField(_("允许候补"), default=True)
+    waitlist_hold_minutes = models.PositiveIntegerField(
+        _("候补保留时长（分钟，0不保留）"),
+        default=0,
+        help_text=_("时段空出后为第一位候补者保留的时长；期间他人不能预约"),
+    )
     allow_transfer = models.BooleanField(_("允许转让"), default=True)
 
     class Meta:
@@ -717,6 +722,10 @@ class WaitlistEntry(models.Model):
     ends_at = models.DateTimeField(_("结束"))
     created_at = models.DateTimeField(_("登记时间"))
     notified_at = models.DateTimeField(_("通知时间"), null=True, blank=True)
+    # The freed part of the wanted window, held for this user until `hold_until` (policy).
+    held_from = models.DateTimeField(_("保留开始"), null=True, blank=True)
+    held_to = models.DateTimeField(_("保留结束"), null=True, blank=True)
+    hold_until = models.DateTimeField(_("保留截止"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("候补")
@@ -726,6 +735,14 @@ class WaitlistEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(starts_at__lt=models.F("ends_at")), name="waitlist_order"
             ),
+            models.CheckConstraint(
+                condition=Q(hold_until__isnull=True)
+                | (Q(held_from__lt=models.F("held_to")) & Q(notified_at__isnull=False)),
+                name="waitlist_hold_has_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["instrument", "hold_until"], name="waitlist_hold_idx"),
         ]
 
     def __str__(self) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "is_no_show",
     "series_slots",
     "transfer_problems",
+    "waitlist_hold",
 ]
 
 # Over a limit: refused, or a request for approval when the policy says so.
@@ -80,6 +81,7 @@ class Rules:
     allow_series: bool = True
     max_series_occurrences: int = 12
     allow_waitlist: bool = True
+    waitlist_hold_minutes: int = 0
     allow_transfer: bool = True
     off_windows: tuple[Window, ...] = ()
     tz: str = "Asia/Shanghai"
@@ -309,6 +311,26 @@ def decide(
         overridden=overridden,
         needs_approval=bool(reasons) and not refusals,
     )
+
+
+def waitlist_hold(
+    *,
+    freed: tuple[datetime, datetime],
+    wanted: tuple[datetime, datetime],
+    rules: Rules,
+    now: datetime,
+) -> tuple[datetime, datetime, datetime] | None:
+    """The part of a freed slot held for the first waiting user: (from, to, until), or None.
+
+    The held part is where the freed slot meets the wanted window (never the past); the hold
+    lasts the policy's `waitlist_hold_minutes`, never past the held part's end.
+    """
+    if rules.waitlist_hold_minutes <= 0:
+        return None
+    lo, hi = max(freed[0], wanted[0], now), min(freed[1], wanted[1])
+    if lo >= hi:
+        return None
+    return lo, hi, min(now + timedelta(minutes=rules.waitlist_hold_minutes), hi)
 
 
 def hold_expiry(starts_at: datetime | None, rules: Rules, now: datetime) -> datetime:

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
@@ -52,6 +54,7 @@ from techexchange.resources.policies import (
     is_no_show,
     series_slots,
     transfer_problems,
+    waitlist_hold,
 )
 from techexchange.resources.profiles import blocked_spans, open_windows, outage_spans, rules_for
 
@@ -158,6 +161,8 @@ def _refuse(problems: list[Problem]) -> None:
         raise Conflict("该时段已被预约", problems=problems, code="overlap")
     if any(p.code == "full" for p in problems):
         raise Conflict("该时段名额已满", problems=problems, code="full")
+    if any(p.code == "held_for_waitlist" for p in problems):
+        raise Conflict("该时段正为候补用户保留", problems=problems, code="held_for_waitlist")
     raise ValidationFailed("预约不符合规则", problems=problems)
 
 
@@ -259,6 +264,19 @@ def book_instrument(
             is_change=predecessor is not None,
         )
         decision = decide(starts_at, ends_at, rules, facts, now, override=override)
+        held = _held_for_others(instrument, booked_by, starts_at, ends_at + buffer, now)
+        if held and override:
+            decision.overridden.append("held_for_waitlist")
+        elif held:
+            until = max(e.hold_until for e in held if e.hold_until is not None)
+            decision.refusals.append(
+                Problem(
+                    "held_for_waitlist",
+                    "该时段正为候补用户保留",
+                    "starts_at",
+                    {"hold_until": until.isoformat()},
+                )
+            )
         if decision.refusals:
             _refuse(decision.refusals)
         pending = decision.needs_approval
@@ -286,6 +304,13 @@ def book_instrument(
             created_at=now,
         )
         _insert(booking)
+        WaitlistEntry.objects.filter(
+            instrument=instrument,
+            user=booked_by,
+            hold_until__gt=now,
+            held_from__lt=ends_at,
+            held_to__gt=starts_at,
+        ).update(hold_until=now)
         audit(
             actor=actor,
             action="booking.request" if pending else "booking.create",
@@ -808,14 +833,22 @@ def join_waitlist(
 
 
 def _notify_waitlist(booking: Booking, now: datetime) -> None:
-    """Tell the first waiting user whose window meets the freed slot."""
+    """Tell the first waiting user whose window meets the freed slot (e-mail and audit).
+
+    When the policy says so, the freed part of their window is held for them for
+    `waitlist_hold_minutes`: nobody else may book it meanwhile. Runs inside the freeing
+    transaction; the e-mail goes only once it commits.
+    """
     if booking.starts_at is None or booking.ends_at is None:
         return
+    freed_until = booking.blocked_until or booking.ends_at
     entry = (
-        WaitlistEntry.objects.filter(
+        WaitlistEntry.objects.select_for_update()
+        .select_related("user", "instrument")
+        .filter(
             instrument_id=booking.instrument_id,
             notified_at__isnull=True,
-            starts_at__lt=booking.ends_at,
+            starts_at__lt=freed_until,
             ends_at__gt=max(booking.starts_at, now),
         )
         .order_by("created_at", "id")
@@ -823,9 +856,70 @@ def _notify_waitlist(booking: Booking, now: datetime) -> None:
     )
     if entry is None:
         return
+    rules = rules_for(entry.instrument)
+    hold = waitlist_hold(
+        freed=(booking.starts_at, freed_until),
+        wanted=(entry.starts_at, entry.ends_at),
+        rules=rules,
+        now=now,
+    )
     entry.notified_at = now
-    entry.save(update_fields=["notified_at"])
-    audit(actor=None, action="waitlist.notify", obj=entry, data={"freed_by": booking.pk})
+    if hold is not None:
+        entry.held_from, entry.held_to, entry.hold_until = hold
+    entry.save(update_fields=["notified_at", "held_from", "held_to", "hold_until"])
+    email = getattr(entry.user, "email", "")
+    audit(
+        actor=None,
+        action="waitlist.notify",
+        obj=entry,
+        data={
+            "freed_by": booking.pk,
+            "hold_until": entry.hold_until.isoformat() if entry.hold_until else None,
+            "mailed": bool(email),
+        },
+    )
+    if email:
+        subject, body = _waitlist_mail(entry)
+        transaction.on_commit(
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email]),
+            robust=True,
+        )
+
+
+def _waitlist_mail(entry: WaitlistEntry) -> tuple[str, str]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(settings.TIME_ZONE)
+    inst = entry.instrument
+    start = max(entry.starts_at, entry.held_from or entry.starts_at).astimezone(tz)
+    end = (entry.held_to or entry.ends_at).astimezone(tz)
+    subject = f"候补时段已空出：{inst.name_zh}"
+    lines = [
+        f"您候补的仪器「{inst.name_zh}」在 {start:%Y-%m-%d %H:%M}–{end:%H:%M} 有时段空出。",
+    ]
+    if entry.hold_until is not None:
+        lines.append(
+            f"该时段为您保留至 {entry.hold_until.astimezone(tz):%Y-%m-%d %H:%M}，"
+            "请在此之前预约；逾期将开放给其他用户。"
+        )
+    else:
+        lines.append("时段先到先得，请尽快预约。")
+    lines.append(f"{settings.SITE_URL.rstrip('/')}/resources/instruments/{inst.pk}/")
+    return subject, "\n".join(lines)
+
+
+def _held_for_others(
+    instrument: Instrument, user: Any, lo: datetime, hi: datetime, now: datetime
+) -> list[WaitlistEntry]:
+    """Waitlist holds of other users that meet [lo, hi) and still last at `now`."""
+    return list(
+        WaitlistEntry.objects.filter(
+            instrument=instrument,
+            hold_until__gt=now,
+            held_from__lt=hi,
+            held_to__gt=lo,
+        ).exclude(user=user)
+    )
 
 
 def release_no_shows(*, now: datetime | None = None) -> int:

@@ -1,57 +1,43 @@
 """API of contracts: statistics (public aggregates) and the registrar's transitions."""
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from techexchange.accounts.api import caller
 from techexchange.analytics import to_csv, to_json, to_xlsx
 from techexchange.contracts import selectors, services
 from techexchange.contracts.models import TechContract
 from techexchange.contracts.reports import ReportQuery, build_report
+from techexchange.contracts.schemas import (
+    AmendIn,
+    ContractDetailOut,
+    ContractFieldsIn,
+    ContractIn,
+    ContractOut,
+    ReasonIn,
+)
 from techexchange.core import clock
+from techexchange.core.errors import Conflict
 
 router = Router(tags=["contracts"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ContractOut(Schema):
-    """A contract as its submitter or registrar sees it."""
+class RegisterIn(Schema):
+    """The registration date (today when omitted)."""
 
-    id: int
-    status: str
-    registration_number: str | None
-    project_name: str
-    contract_type: str
-    subtype: str
-    seller_name: str
-    buyer_name: str
-    turnover: str
-    technical_amount: str
-    registration_region: str
-    registration_date: str | None
-    needs_expert_review: bool
-    rejection_reasons: list[str]
+    registration_date: date | None = None
 
 
 class RejectIn(Schema):
     """Reasons for refusing registration."""
 
     reasons: list[str]
-
-
-class ReasonIn(Schema):
-    """Why a registration is cancelled."""
-
-    reason: str
-
-
-class RegisterIn(Schema):
-    """The registration date (today when omitted)."""
-
-    registration_date: str | None = None
 
 
 def _out(c: TechContract) -> dict[str, Any]:
@@ -71,6 +57,58 @@ def _out(c: TechContract) -> dict[str, Any]:
         "needs_expert_review": c.needs_expert_review,
         "rejection_reasons": list(c.rejection_reasons or []),
     }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _detail(user: Any, c: TechContract) -> dict[str, Any]:
+    inp = services.input_of(c)
+    return {
+        **_out(c),
+        "status_label": str(c.get_status_display()),
+        "organisation_id": c.organisation_id,
+        "rule_version": c.rule_version,
+        "revision": c.revision,
+        "registration_body": c.registration_body,
+        "fields": {k: _json(v) for k, v in services.fields_of(inp).items()},
+        "deductions": [
+            {"kind": d.kind, "description": d.description, "amount": str(d.amount)}
+            for d in inp.deductions
+        ],
+        "audit": [
+            {
+                "at": e.at,
+                "actor": e.actor.username if e.actor else None,
+                "action": e.action,
+                "reason": e.reason,
+                "data": e.data,
+            }
+            for e in selectors.audit_trail_for(user, c)
+        ],
+    }
+
+
+def _input(
+    payload: ContractFieldsIn, base: services.ContractInput | None = None
+) -> services.ContractInput:
+    """The payload's fields over `base` (a stored contract), as a contract input."""
+    values = services.fields_of(base) if base else {}
+    given = payload.model_dump(exclude_unset=True, exclude={"organisation_id", "reason"})
+    items = given.pop("deductions", None)
+    values.update(given)
+    if items is None:
+        deductions = list(base.deductions) if base else []
+    else:
+        deductions = [
+            services.Deduction(d["kind"], d["amount"], d.get("description") or "") for d in items
+        ]
+    return services.input_from_fields(values, deductions)
 
 
 @router.get("/stats/{table}", tags=["statistics"])
@@ -115,34 +153,83 @@ def stats(
     return to_json(result)
 
 
-@router.get("/{contract_id}", response=ContractOut, auth=caller)
+@router.get("", response=list[ContractOut], auth=caller)
+def list_contracts(request: HttpRequest, status: str = "") -> list[dict[str, Any]]:
+    """Contracts the caller may see (their organisations', their regions', all for operators)."""
+    user = request.auth  # type: ignore[attr-defined]
+    return [_out(c) for c in selectors.list_contracts_for(user, status=status[:12])[:500]]
+
+
+@router.post("", response={201: ContractDetailOut}, auth=caller)
+def create_contract(request: HttpRequest, payload: ContractIn) -> Status[dict[str, Any]]:
+    """Save a new contract as a draft of the caller's organisation (submit it afterwards)."""
+    user = request.auth  # type: ignore[attr-defined]
+    org = selectors.submitting_organisation_for(user, payload.organisation_id)
+    contract = services.save_draft(actor=user, organisation=org, inp=_input(payload))
+    return Status(201, _detail(user, contract))
+
+
+@router.get("/{contract_id}", response=ContractDetailOut, auth=caller)
 def get_contract(request: HttpRequest, contract_id: int) -> dict[str, Any]:
-    """One contract (its organisation's members and its region's registrars)."""
-    return _out(selectors.get_contract_for(request.auth, contract_id))  # type: ignore[attr-defined]
+    """One contract with its certificate fields and audit trail (parties, registrar, operators)."""
+    user = request.auth  # type: ignore[attr-defined]
+    return _detail(user, selectors.get_contract_for(user, contract_id))
 
 
-@router.post("/{contract_id}/register", response=ContractOut, auth=caller)
-def register(request: HttpRequest, contract_id: int, payload: RegisterIn) -> dict[str, Any]:
-    """Register a submitted contract (registrar of its region): assigns the 16-digit number."""
-    from datetime import date
-
+@router.post("/{contract_id}/submit", response=ContractDetailOut, auth=caller)
+def submit(request: HttpRequest, contract_id: int, payload: ContractFieldsIn) -> dict[str, Any]:
+    """Submit a draft (or a rejected contract) for registration; fields given replace the stored."""
     user = request.auth  # type: ignore[attr-defined]
     contract = selectors.get_contract_for(user, contract_id)
-    when = date.fromisoformat(payload.registration_date) if payload.registration_date else None
-    return _out(services.register_contract(actor=user, contract=contract, registration_date=when))
+    if contract.organisation is None:
+        raise Conflict("该合同不能由机构提交", code="bad_transition")
+    done = services.submit_contract(
+        actor=user,
+        organisation=contract.organisation,
+        inp=_input(payload, services.input_of(contract)),
+        contract=contract,
+    )
+    return _detail(user, done)
 
 
-@router.post("/{contract_id}/reject", response=ContractOut, auth=caller)
+@router.post("/{contract_id}/register", response=ContractDetailOut, auth=caller)
+def register(request: HttpRequest, contract_id: int, payload: RegisterIn) -> dict[str, Any]:
+    """Register a submitted contract (registrar of its region): assigns the 16-digit number."""
+    user = request.auth  # type: ignore[attr-defined]
+    contract = selectors.get_contract_for(user, contract_id)
+    done = services.register_contract(
+        actor=user, contract=contract, registration_date=payload.registration_date
+    )
+    return _detail(user, done)
+
+
+@router.post("/{contract_id}/reject", response=ContractDetailOut, auth=caller)
 def reject(request: HttpRequest, contract_id: int, payload: RejectIn) -> dict[str, Any]:
     """Refuse registration with reasons."""
     user = request.auth  # type: ignore[attr-defined]
     contract = selectors.get_contract_for(user, contract_id)
-    return _out(services.reject_contract(actor=user, contract=contract, reasons=payload.reasons))
+    done = services.reject_contract(actor=user, contract=contract, reasons=payload.reasons)
+    return _detail(user, done)
 
 
-@router.post("/{contract_id}/cancel", response=ContractOut, auth=caller)
-def cancel(request: HttpRequest, contract_id: int, payload: ReasonIn) -> dict[str, Any]:
-    """Cancel a registration; the contract leaves the statistics."""
+@router.post("/{contract_id}/amend", response=ContractDetailOut, auth=caller)
+def amend(request: HttpRequest, contract_id: int, payload: AmendIn) -> dict[str, Any]:
+    """Change a registration (registrar of its region): the fields that change and a reason."""
     user = request.auth  # type: ignore[attr-defined]
     contract = selectors.get_contract_for(user, contract_id)
-    return _out(services.cancel_contract(actor=user, contract=contract, reason=payload.reason))
+    done = services.amend_contract(
+        actor=user,
+        contract=contract,
+        inp=_input(payload, services.input_of(contract)),
+        reason=payload.reason,
+    )
+    return _detail(user, done)
+
+
+@router.post("/{contract_id}/cancel", response=ContractDetailOut, auth=caller)
+def cancel(request: HttpRequest, contract_id: int, payload: ReasonIn) -> dict[str, Any]:
+    """Cancel a registration with a reason; the contract leaves the statistics."""
+    user = request.auth  # type: ignore[attr-defined]
+    contract = selectors.get_contract_for(user, contract_id)
+    done = services.cancel_contract(actor=user, contract=contract, reason=payload.reason)
+    return _detail(user, done)

@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import DecimalField, F, Field
 
 from techexchange.accounts.models import Organisation
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import require
 from techexchange.contracts import rollup
-from techexchange.contracts.codes import ACTIVE_STATUSES, ContractStatus
+from techexchange.contracts.codes import ACTIVE_STATUSES, ContractStatus, DeductionKind
 from techexchange.contracts.models import ContractDeduction, RegistrationSerial, TechContract
 from techexchange.contracts.policies import (
     ContractData,
@@ -47,6 +47,7 @@ __all__ = [
     "amend_contract",
     "cancel_contract",
     "contract_fields",
+    "input_of",
     "next_registration_number",
     "party",
     "register_contract",
@@ -168,18 +169,122 @@ def contract_fields(data: ContractData, ctx: RuleContext) -> dict[str, Any]:
     }
 
 
+AMOUNT_LIMIT = Decimal(10) ** 14  # DecimalField(max_digits=16, decimal_places=2)
+CENT = Decimal("0.01")
+
+
+def _column(name: str) -> Field[Any, Any]:
+    """The model field of a contract column."""
+    return cast("Field[Any, Any]", TechContract._meta.get_field(name))
+
+
+def _amount_problem(value: Any, name: str) -> Problem | None:
+    """An amount the database cannot hold exactly (not finite, too large, below a fen)."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return Problem("amount_invalid", "金额无效", name)
+    if abs(value) >= AMOUNT_LIMIT:
+        return Problem("amount_too_large", "金额过大（不超过14位整数）", name)
+    if value != value.quantize(CENT):
+        return Problem("amount_precision", "金额最多保留两位小数（分）", name)
+    return None
+
+
+def _shape_problems(inp: ContractInput, values: dict[str, Any]) -> list[Problem]:
+    """What the columns cannot store: over-long text, amounts beyond their digits, bad items."""
+    problems: list[Problem] = []
+    for name, value in values.items():
+        column = _column(name)
+        limit = getattr(column, "max_length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            problems.append(
+                Problem("too_long", f"{column.verbose_name}不能超过{limit}个字符", name)
+            )
+        if isinstance(column, DecimalField):
+            problem = _amount_problem(value, name)
+            if problem:
+                problems.append(problem)
+    kinds = set(DeductionKind.values)
+    for d in inp.deductions:
+        if d.kind not in kinds:
+            problems.append(Problem("unknown_deduction_kind", "非技术性款项类别无效", "deductions"))
+        if len(d.description) > 200:
+            problems.append(Problem("too_long", "非技术性款项说明不能超过200个字符", "deductions"))
+        amount_problem = _amount_problem(d.amount, "deductions")
+        if amount_problem:
+            problems.append(amount_problem)
+        elif d.amount <= 0:
+            problems.append(
+                Problem("deduction_not_positive", "非技术性款项金额必须大于0", "deductions")
+            )
+    unknown = set(inp.extras) - EXTRA_FIELDS
+    problems += [Problem("unknown_field_name", f"未知字段：{k}", k) for k in sorted(unknown)]
+    return problems
+
+
+def _values(inp: ContractInput) -> dict[str, Any]:
+    """The column values a contract input writes (for the shape checks)."""
+    data = inp.data
+    values: dict[str, Any] = {
+        "project_name": data.project_name,
+        "contract_type": data.contract_type,
+        "subtype": data.subtype,
+        "turnover": data.turnover,
+        "technical_amount": data.technical_amount,
+        "tech_field": data.tech_field,
+        "ip_type": data.ip_type,
+        "plan_source": data.plan_source,
+        "payment_mode": data.payment_mode,
+        "intermediary_name": data.intermediary_name,
+        "intermediary_region_code": data.intermediary_region_code,
+    }
+    for role, p in (("seller", data.seller), ("buyer", data.buyer)):
+        values |= {
+            f"{role}_name": p.name,
+            f"{role}_credit_code": p.credit_code,
+            f"{role}_nature": p.nature,
+            f"{role}_country": p.country,
+            f"{role}_region_code": p.region_code,
+        }
+    values |= {k: v for k, v in inp.extras.items() if k in EXTRA_FIELDS}
+    return values
+
+
+def _draft_problems(inp: ContractInput) -> list[Problem]:
+    """What even a draft must satisfy: the columns' shapes and the database's invariants."""
+    values = _values(inp)
+    problems = _shape_problems(inp, values)
+    named = {p.field for p in problems}
+    for name, value in values.items():
+        column = _column(name)
+        choices = {str(k) for k, _label in column.choices or ()}
+        if choices and value and str(value) not in choices and name not in named:
+            problems.append(Problem("unknown_choice", f"{column.verbose_name}取值无效", name))
+    data = inp.data
+    if "turnover" not in named and data.turnover <= 0:
+        problems.append(Problem("turnover_not_positive", "成交额必须大于0", "turnover"))
+    if "technical_amount" not in named and data.technical_amount <= 0:
+        problems.append(
+            Problem("technical_not_positive", "技术交易额必须大于0", "technical_amount")
+        )
+    elif not named & {"turnover", "technical_amount"} and data.technical_amount > data.turnover:
+        problems.append(
+            Problem("technical_exceeds_turnover", "技术交易额不能大于成交额", "technical_amount")
+        )
+    if data.valid_from and data.valid_to and data.valid_from > data.valid_to:
+        problems.append(Problem("validity_order", "有效期起不能晚于有效期止", "valid_to"))
+    return problems
+
+
 def _check(inp: ContractInput, ctx: RuleContext, *, exclude_pk: int | None = None) -> None:
     """Raise ValidationFailed with every problem, including duplicates."""
+    shape = _shape_problems(inp, _values(inp))
+    if shape:
+        raise ValidationFailed("合同信息有误，不予登记", problems=shape)
     deductions = tuple(d.amount for d in inp.deductions)
     data = replace(inp.data, deductions=deductions)
     problems = contract_problems(data, ctx)
-    unknown = set(inp.extras) - EXTRA_FIELDS
-    problems += [Problem("unknown_field_name", f"未知字段：{k}", k) for k in sorted(unknown)]
-    problems += [
-        Problem("deduction_not_positive", "非技术性款项金额必须大于0", "deductions")
-        for d in inp.deductions
-        if d.amount <= 0
-    ]
     if not problems:
         others = TechContract.objects.exclude(pk=exclude_pk or 0)
         dupes = others.filter(dedupe_key=dedupe_key(data), status__in=ACTIVE_STATUSES)
@@ -227,16 +332,80 @@ def _write(contract: TechContract, inp: ContractInput, ctx: RuleContext) -> Tech
 
 
 @transaction.atomic
-def save_draft(*, actor: Any, organisation: Organisation, inp: ContractInput) -> TechContract:
-    """Keep an unfinished contract as a draft of `organisation` (no registration checks)."""
+def save_draft(
+    *,
+    actor: Any,
+    organisation: Organisation,
+    inp: ContractInput,
+    contract: TechContract | None = None,
+) -> TechContract:
+    """Keep an unfinished contract as a draft of `organisation` (no registration checks).
+
+    With `contract`, the draft (or a rejected contract, which becomes a draft again) is
+    overwritten; it must belong to `organisation`.
+    """
     require(actor, Action.SUBMIT_CONTRACT, Target(organisation_id=organisation.pk))
     ctx = rule_context()
-    contract = TechContract(status=ContractStatus.DRAFT, organisation=organisation)
-    contract.submitted_by = actor if getattr(actor, "pk", None) else None
+    if contract is not None:
+        contract = TechContract.objects.select_for_update().get(pk=contract.pk)
+        _refuse(_ownership_problems(contract, organisation))
+        _refuse(transition_problems(contract.status, "submit"))
     # A draft still meets the database's invariants (amounts), so a bad one is refused early.
+    problems = _draft_problems(inp)
+    if problems:
+        raise ValidationFailed("草稿信息有误，无法保存", problems=problems)
+    contract = contract or TechContract(organisation=organisation)
+    contract.status = ContractStatus.DRAFT
+    contract.submitted_by = actor if getattr(actor, "pk", None) else None
     _write(contract, inp, ctx)
     audit(actor=actor, action="contract.draft", obj=contract)
     return contract
+
+
+def _ownership_problems(contract: TechContract, organisation: Organisation) -> list[Problem]:
+    if contract.organisation_id == organisation.pk:
+        return []
+    return [Problem("wrong_organisation", "该合同不属于此机构", "organisation")]
+
+
+def input_of(contract: TechContract) -> ContractInput:
+    """A stored contract as the input that would write it again (resubmit, amend, forms)."""
+    data = ContractData(
+        project_name=contract.project_name,
+        contract_type=contract.contract_type,
+        subtype=contract.subtype,
+        seller=PartyData(
+            contract.seller_name,
+            contract.seller_credit_code,
+            contract.seller_nature,
+            contract.seller_country,
+            contract.seller_region_code,
+        ),
+        buyer=PartyData(
+            contract.buyer_name,
+            contract.buyer_credit_code,
+            contract.buyer_nature,
+            contract.buyer_country,
+            contract.buyer_region_code,
+        ),
+        turnover=contract.turnover,
+        technical_amount=contract.technical_amount,
+        signing_date=contract.signing_date,
+        tech_field=contract.tech_field,
+        ip_type=contract.ip_type,
+        plan_source=contract.plan_source,
+        payment_mode=contract.payment_mode,
+        valid_from=contract.valid_from,
+        valid_to=contract.valid_to,
+        ip_valid_until=contract.ip_valid_until,
+        intermediary_name=contract.intermediary_name,
+        intermediary_region_code=contract.intermediary_region_code,
+    )
+    deductions = [
+        Deduction(d.kind, d.amount, d.description) for d in contract.deductions.order_by("id")
+    ]
+    extras = {name: getattr(contract, name) for name in sorted(EXTRA_FIELDS)}
+    return ContractInput(data=data, deductions=deductions, extras=extras)
 
 
 @transaction.atomic
@@ -252,6 +421,7 @@ def submit_contract(
     ctx = rule_context()
     if contract is not None:
         contract = TechContract.objects.select_for_update().get(pk=contract.pk)
+        _refuse(_ownership_problems(contract, organisation))
         _refuse(transition_problems(contract.status, "submit"))
     _check(inp, ctx, exclude_pk=contract.pk if contract else None)
     contract = contract or TechContract(organisation=organisation)
@@ -414,3 +584,100 @@ def party(
 ) -> PartyData:
     """Shorthand for a PartyData (forms, API and tests)."""
     return PartyData(name, credit_code.strip().upper(), nature, country, region_code)
+
+
+# The flat field names of a contract input, as forms and the API name them (and as problems do).
+PARTY_KEYS = ("name", "credit_code", "nature", "country", "region_code")
+DATA_FIELDS = (
+    "project_name",
+    "contract_type",
+    "subtype",
+    "rule_version",
+    "signing_date",
+    "valid_from",
+    "valid_to",
+    "turnover",
+    "technical_amount",
+    "tech_field",
+    "ip_type",
+    "ip_valid_until",
+    "plan_source",
+    "payment_mode",
+    "intermediary_name",
+    "intermediary_region_code",
+)
+PARTY_FIELDS = tuple(f"{role}_{key}" for role in ("seller", "buyer") for key in PARTY_KEYS)
+INPUT_FIELDS = DATA_FIELDS + PARTY_FIELDS + tuple(sorted(EXTRA_FIELDS))
+REQUIRED_FIELDS = {
+    "signing_date": "签订日期",
+    "turnover": "成交额",
+    "technical_amount": "技术交易额",
+}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def input_from_fields(
+    values: dict[str, Any], deductions: Sequence[Deduction] = ()
+) -> ContractInput:
+    """Build a contract input from flat field values (form or API); missing text is blank."""
+    missing = [
+        Problem("required", f"请填写{label}", name)
+        for name, label in REQUIRED_FIELDS.items()
+        if values.get(name) in (None, "")
+    ]
+    if missing:
+        raise ValidationFailed("合同信息不完整", problems=missing)
+
+    def party_of(role: str) -> PartyData:
+        return party(
+            _text(values.get(f"{role}_name")),
+            _text(values.get(f"{role}_credit_code")),
+            _text(values.get(f"{role}_nature")),
+            _text(values.get(f"{role}_country")) or "156",
+            _text(values.get(f"{role}_region_code")).strip(),
+        )
+
+    data = ContractData(
+        project_name=_text(values.get("project_name")),
+        contract_type=_text(values.get("contract_type")),
+        subtype=_text(values.get("subtype")),
+        seller=party_of("seller"),
+        buyer=party_of("buyer"),
+        turnover=values["turnover"],
+        technical_amount=values["technical_amount"],
+        signing_date=values["signing_date"],
+        tech_field=_text(values.get("tech_field")),
+        ip_type=_text(values.get("ip_type")),
+        plan_source=_text(values.get("plan_source")),
+        payment_mode=_text(values.get("payment_mode")),
+        rule_version=values.get("rule_version") or None,
+        valid_from=values.get("valid_from"),
+        valid_to=values.get("valid_to"),
+        ip_valid_until=values.get("ip_valid_until"),
+        intermediary_name=_text(values.get("intermediary_name")),
+        intermediary_region_code=_text(values.get("intermediary_region_code")).strip(),
+    )
+    extras: dict[str, Any] = {}
+    for name in EXTRA_FIELDS:
+        column = _column(name)
+        value = values.get(name)
+        if column.get_internal_type() == "BooleanField":
+            extras[name] = bool(value)
+        elif isinstance(column, DecimalField):
+            extras[name] = value if value not in ("", None) else None
+        else:
+            extras[name] = _text(value)
+    return ContractInput(data=data, deductions=list(deductions), extras=extras)
+
+
+def fields_of(inp: ContractInput) -> dict[str, Any]:
+    """The flat field values of a contract input (the inverse of `input_from_fields`)."""
+    data = inp.data
+    out: dict[str, Any] = {name: getattr(data, name) for name in DATA_FIELDS}
+    for role, p in (("seller", data.seller), ("buyer", data.buyer)):
+        out |= {f"{role}_{key}": getattr(p, key) for key in PARTY_KEYS}
+    out |= {name: inp.extras.get(name) for name in sorted(EXTRA_FIELDS)}
+    return out

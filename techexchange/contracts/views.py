@@ -1,4 +1,5 @@
-"""Pages of contracts: statistics with charts and export, the review queue, the web import."""
+"""Pages of contracts: statistics, registration (drafts, submission), detail, the registrar's
+queue, amend and cancel, "my contracts" and the web import."""
 
 from __future__ import annotations
 
@@ -20,7 +21,16 @@ from techexchange.accounts.policies import Action
 from techexchange.accounts.selectors import can_user
 from techexchange.analytics import Table, to_csv, to_xlsx
 from techexchange.contracts import importer, selectors, services
-from techexchange.contracts.codes import ContractType, TechField
+from techexchange.contracts.codes import ContractStatus, ContractType, TechField
+from techexchange.contracts.forms import (
+    AmendForm,
+    ContractForm,
+    DeductionFormSet,
+    ReasonForm,
+    deductions_of,
+    initial_for,
+)
+from techexchange.contracts.models import TechContract
 from techexchange.contracts.reports import ReportQuery, build_report
 from techexchange.core import clock
 from techexchange.core.errors import DomainError, PermissionDenied
@@ -186,7 +196,11 @@ def review(request: HttpRequest) -> HttpResponse:
     if not selectors.review_regions_for(request.user):
         raise PermissionDenied(_("仅技术合同登记员可以审核合同"))
     queue = selectors.list_review_queue_for(request.user)[:200]
-    return render(request, "contracts/review.html", {"queue": queue})
+    q = request.GET.get("q", "")[:200]
+    registered = selectors.list_registered_in_regions_for(request.user, q=q)[:50]
+    return render(
+        request, "contracts/review.html", {"queue": queue, "registered": registered, "q": q}
+    )
 
 
 @login_required
@@ -249,4 +263,207 @@ def upload(request: HttpRequest) -> HttpResponse:
         request,
         "contracts/import.html",
         {"form": form, "result": result},
+    )
+
+
+def _member_orgs(request: HttpRequest) -> list[Any]:
+    orgs = selectors.member_organisations_for(request.user)
+    if not orgs:
+        raise PermissionDenied(_("只有机构成员可以登记技术合同"))
+    return orgs
+
+
+def _save(
+    request: HttpRequest,
+    form: ContractForm,
+    formset: Any,
+    organisation: Any,
+    contract: TechContract | None = None,
+) -> TechContract | None:
+    """Save a draft or submit, per the button pressed; problems go onto the form's fields."""
+    if not (form.is_valid() and formset.is_valid()):
+        if not formset.is_valid():
+            form.deduction_errors.append(_("请检查非技术性款项各行"))
+        return None
+    try:
+        inp = services.input_from_fields(form.cleaned_data, deductions_of(formset))
+        if request.POST.get("action") == "submit":
+            done = services.submit_contract(
+                actor=request.user, organisation=organisation, inp=inp, contract=contract
+            )
+            messages.success(request, _("已提交登记，等待登记机构审核"))
+        else:
+            done = services.save_draft(
+                actor=request.user, organisation=organisation, inp=inp, contract=contract
+            )
+            messages.success(request, _("草稿已保存"))
+    except DomainError as exc:
+        form.add_problems(exc)
+        return None
+    return done
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    """An organisation member registers a contract: the full layout, drafts and submission."""
+    orgs = _member_orgs(request)
+    source = request.POST if request.method == "POST" else request.GET
+    chosen = source.get("organisation", "")
+    organisation = next((o for o in orgs if str(o.pk) == chosen), orgs[0])
+    role = "buyer" if source.get("role") == "buyer" else "seller"
+    if request.method == "POST":
+        form = ContractForm(request.POST)
+        formset = DeductionFormSet(request.POST, prefix="deductions")
+        done = _save(request, form, formset, organisation)
+        if done is not None:
+            return redirect("contracts:detail", pk=done.pk)
+    else:
+        form = ContractForm(initial=initial_for(organisation, role))
+        formset = DeductionFormSet(prefix="deductions")
+    return render(
+        request,
+        "contracts/contract_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "organisations": orgs,
+            "organisation": organisation,
+            "role": role,
+            "contract": None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a draft (or a rejected contract) and save it again or submit it."""
+    contract = selectors.get_contract_for(request.user, pk)
+    if not selectors.can_edit(request.user, contract) or contract.organisation is None:
+        raise PermissionDenied(_("只有提交机构的成员可以修改草稿或被退回的合同"))
+    if request.method == "POST":
+        form = ContractForm(request.POST)
+        formset = DeductionFormSet(request.POST, prefix="deductions")
+        done = _save(request, form, formset, contract.organisation, contract)
+        if done is not None:
+            return redirect("contracts:detail", pk=done.pk)
+    else:
+        inp = services.input_of(contract)
+        form = ContractForm(initial=services.fields_of(inp))
+        formset = DeductionFormSet(
+            prefix="deductions",
+            initial=[
+                {"kind": d.kind, "amount": d.amount, "description": d.description}
+                for d in inp.deductions
+            ],
+        )
+    return render(
+        request,
+        "contracts/contract_form.html",
+        {"form": form, "formset": formset, "contract": contract},
+    )
+
+
+def _detail_context(request: HttpRequest, contract: TechContract) -> dict[str, Any]:
+    can_review = selectors.can_review(request.user, contract)
+    return {
+        "contract": contract,
+        "deductions": list(contract.deductions.order_by("id")),
+        "trail": selectors.audit_trail_for(request.user, contract),
+        "can_edit": selectors.can_edit(request.user, contract),
+        "can_review": can_review,
+        "can_change": can_review and contract.status in ("registered", "amended"),
+        "cancel_form": ReasonForm(),
+    }
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One contract: status, certificate fields, every field, deductions and the audit trail."""
+    contract = selectors.get_contract_for(request.user, pk)
+    return render(request, "contracts/detail.html", _detail_context(request, contract))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def amend(request: HttpRequest, pk: int) -> HttpResponse:
+    """The registrar changes a registration (变更登记) with a mandatory reason."""
+    contract = selectors.get_contract_for(request.user, pk)
+    if not selectors.can_review(request.user, contract):
+        raise PermissionDenied(_("仅该登记地区的登记员可以变更登记"))
+    if request.method == "POST":
+        form = AmendForm(request.POST)
+        formset = DeductionFormSet(request.POST, prefix="deductions")
+        if form.is_valid() and formset.is_valid():
+            try:
+                services.amend_contract(
+                    actor=request.user,
+                    contract=contract,
+                    inp=services.input_from_fields(form.cleaned_data, deductions_of(formset)),
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                form.add_problems(exc)
+            else:
+                messages.success(request, _("已变更登记"))
+                return redirect("contracts:detail", pk=contract.pk)
+    else:
+        inp = services.input_of(contract)
+        form = AmendForm(initial=services.fields_of(inp))
+        formset = DeductionFormSet(
+            prefix="deductions",
+            initial=[
+                {"kind": d.kind, "amount": d.amount, "description": d.description}
+                for d in inp.deductions
+            ],
+        )
+    return render(
+        request,
+        "contracts/contract_form.html",
+        {"form": form, "formset": formset, "contract": contract, "amending": True},
+    )
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The registrar cancels a registration (注销) with a mandatory reason."""
+    contract = selectors.get_contract_for(request.user, pk)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cancel_contract(
+                actor=request.user, contract=contract, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied):
+                raise
+            for problem in exc.problems or []:
+                form.add_error("reason" if problem.field == "reason" else None, problem.message)
+            if not exc.problems:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("已注销登记"))
+            return redirect("contracts:detail", pk=contract.pk)
+    context = _detail_context(request, contract) | {"cancel_form": form}
+    return render(request, "contracts/detail.html", context, status=422)
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """ "My contracts": those of the member's organisations, as submitter or party."""
+    status = request.GET.get("status", "")
+    if status not in ContractStatus.values:
+        status = ""
+    contracts = selectors.list_member_contracts_for(request.user, status=status)[:500]
+    return render(
+        request,
+        "contracts/mine.html",
+        {
+            "contracts": contracts,
+            "status": status,
+            "statuses": ContractStatus.choices,
+            "can_register": bool(selectors.member_organisations_for(request.user)),
+        },
     )

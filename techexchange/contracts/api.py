@@ -176,6 +176,25 @@ def get_contract(request: HttpRequest, contract_id: int) -> dict[str, Any]:
     return _detail(user, selectors.get_contract_for(user, contract_id))
 
 
+@router.patch("/{contract_id}", response=ContractDetailOut, auth=caller)
+def update_draft(
+    request: HttpRequest, contract_id: int, payload: ContractFieldsIn
+) -> dict[str, Any]:
+    """Change a draft (or a rejected contract, which becomes a draft again): fields given replace
+    the stored ones."""
+    user = request.auth  # type: ignore[attr-defined]
+    contract = selectors.get_contract_for(user, contract_id)
+    if contract.organisation is None:
+        raise Conflict("该合同不能由机构修改", code="bad_transition")
+    done = services.save_draft(
+        actor=user,
+        organisation=contract.organisation,
+        inp=_input(payload, services.input_of(contract)),
+        contract=contract,
+    )
+    return _detail(user, done)
+
+
 @router.post("/{contract_id}/submit", response=ContractDetailOut, auth=caller)
 def submit(request: HttpRequest, contract_id: int, payload: ContractFieldsIn) -> dict[str, Any]:
     """Submit a draft (or a rejected contract) for registration; fields given replace the stored."""

@@ -257,3 +257,34 @@ def test_list_contracts_api_is_scoped(client):
     ids = [c["id"] for c in client.get("/api/contracts", headers=_auth(member)).json()]
     assert ids == [contract.pk]
     assert client.get("/api/contracts", headers=_auth(stranger)).json() == []
+
+
+def test_draft_is_changed_with_patch_and_register_date_is_validated(client):
+    _org, member = submitter()
+    draft = _post(client, "/api/contracts", payload(tech_field=""), member).json()
+    url = f"/api/contracts/{draft['id']}"
+    changed = client.patch(
+        url,
+        json.dumps({"tech_field": "energy", "turnover": "-1"}),
+        content_type="application/json",
+        headers=_auth(member),
+    )
+    assert changed.status_code == 422 and changed.json()["details"][0]["field"] == "turnover"
+    changed = client.patch(
+        url,
+        json.dumps({"tech_field": "energy"}),
+        content_type="application/json",
+        headers=_auth(member),
+    )
+    assert changed.status_code == 200 and changed.json()["fields"]["tech_field"] == "energy"
+    assert _post(client, f"{url}/submit", {}, member).json()["status"] == "submitted"
+    again = client.patch(
+        url, json.dumps({}), content_type="application/json", headers=_auth(member)
+    )
+    assert again.status_code == 409 and again.json()["code"] == "bad_transition"
+    reg = registrar("310000")
+    bad = _post(client, f"{url}/register", {"registration_date": "2022-02-30"}, reg)
+    assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "registration_date"
+    early = _post(client, f"{url}/register", {"registration_date": "2021-01-01"}, reg)
+    assert early.status_code == 422
+    assert early.json()["details"][0]["field"] == "registration_date"

@@ -193,6 +193,29 @@ def _insert(booking: Booking) -> Booking:
     return booking
 
 
+def _has_quota(rules: Rules) -> bool:
+    return bool(
+        rules.max_hours_per_day
+        or rules.max_hours_per_week
+        or rules.max_future_bookings
+        or rules.max_future_hours
+    )
+
+
+def _lock_quota(instrument: Instrument, user: Any) -> None:
+    """Serialise the quota check of one (user, instrument) until the transaction ends.
+
+    The exclusion constraint only refuses overlaps: two bookings of different slots by the
+    same user could otherwise both read the same "own bookings" and both pass a quota. A
+    transaction-level advisory lock keyed (instrument, user) makes the second wait for the
+    first to commit, then count its booking. Keys are the ids modulo 2^31 (int4); a
+    collision only makes an unrelated pair wait, never lets a quota pass.
+    """
+    key = (int(instrument.pk) % 2**31, int(user.pk) % 2**31)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+
+
 def book_instrument(
     *,
     instrument: Instrument,
@@ -231,6 +254,8 @@ def book_instrument(
         if instrument.capacity > 1 and connection.vendor == "postgresql":
             # Shared areas count bookings: serialise them on the instrument row.
             Instrument.objects.select_for_update().filter(pk=instrument.pk).first()
+        if connection.vendor == "postgresql" and _has_quota(rules):
+            _lock_quota(instrument, booked_by)
         _expire_stale(instrument, starts_at, ends_at, now)
         exclude = predecessor.pk if predecessor is not None else None
         taken = blocked_spans(instrument, starts_at, ends_at + buffer, exclude_id=exclude, now=now)

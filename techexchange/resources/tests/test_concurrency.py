@@ -18,7 +18,7 @@ THREADS = 32
 
 
 @pytest.mark.django_db(transaction=True)
-def test_thirty_two_threads_booking_overlapping_slots_get_one_winner():
+def test_thirty_two_threads_booking_overlapping_slots_get_one_winner(reference_data):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises every writer, so there is no race to lose")
     instrument = make_instrument()
@@ -77,3 +77,48 @@ def test_the_database_refuses_an_overlap_written_behind_the_services_back():
     with pytest.raises(IntegrityError):
         clone.save()
     assert first.pk
+
+
+QUOTA_THREADS = 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_bookings_of_one_user_cannot_both_pass_a_quota_of_one(reference_data):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL: SQLite runs every write transaction IMMEDIATE (one writer), "
+            "so two quota checks never interleave"
+        )
+    from techexchange.core.errors import ValidationFailed
+    from techexchange.resources.tests.factories import make_policy
+
+    instrument = make_instrument(
+        policy=make_policy(max_future_bookings=1, over_limit_requests=False)
+    )
+    user = make_customer()
+    barrier = threading.Barrier(QUOTA_THREADS)
+
+    def attempt(k: int) -> str:
+        # Different days: no two slots overlap, so only the quota can refuse.
+        start = at(3 + k, 10)
+        try:
+            barrier.wait()
+            services.book_instrument(
+                instrument=instrument,
+                booked_by=user,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                now=NOW,
+            )
+            return "booked"
+        except ValidationFailed as exc:
+            return ",".join(exc.codes)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(QUOTA_THREADS) as pool:
+        outcomes = list(pool.map(attempt, range(QUOTA_THREADS)))
+    assert outcomes.count("booked") == 1, outcomes
+    assert outcomes.count("quota_future_count") == QUOTA_THREADS - 1, outcomes
+    active = Booking.objects.filter(instrument=instrument, user=user, status__in=ACTIVE_STATUSES)
+    assert active.count() == 1

@@ -233,7 +233,7 @@ def search_instruments(
 
 
 # The availability filter checks at most this many engine candidates (best first).
-FREE_CANDIDATES = 5000
+FREE_CANDIDATES = 2000
 MAX_WINDOW_DAYS = 62
 
 
@@ -351,7 +351,8 @@ def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datet
         outages[pk].append((s, e))
     taken: dict[int, list[Span]] = defaultdict(list)
     max_before = timedelta(minutes=max(b for _c, b in facts.values()))
-    for pk, bs, be, until in (
+    # Slots always carry blocked_until (= end + buffer, a constraint): two datetimes a row.
+    for pk, bs, until in (
         Booking.objects.filter(
             instrument_id__in=facts,
             status__in=ACTIVE_STATUSES,
@@ -360,14 +361,18 @@ def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datet
             blocked_until__gt=lo,
         )
         .exclude(status="pending", hold_expires_at__lte=now)
-        .values_list("instrument_id", "starts_at", "ends_at", "blocked_until")
+        .values_list("instrument_id", "starts_at", "blocked_until")
     ):
-        before = timedelta(minutes=facts[pk][1])
-        if bs is not None and be is not None:
-            taken[pk].append((bs - before, until or be))
+        if bs is not None and until is not None:
+            taken[pk].append((bs - timedelta(minutes=facts[pk][1]), until))
     free = set()
+    # Instruments mostly share a few weekly patterns: lay each out over the window once.
+    laid_out: dict[tuple[tuple[int, time, time], ...], list[Span]] = {}
     for pk, (capacity, _buffer) in facts.items():
-        spans = _open_spans(hours.get(pk, []), lo, hi)
+        pattern = tuple(sorted(hours.get(pk, [])))
+        if pattern not in laid_out:
+            laid_out[pattern] = _open_spans(list(pattern), lo, hi)
+        spans = laid_out[pattern]
         blocked = [*outages.get(pk, []), *_blocked(taken.get(pk, []), capacity)]
         if _longest_gap(spans, blocked) >= need:
             free.add(pk)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,8 +35,10 @@ from techexchange.resources.models import (
     ResearchBase,
     ServiceMode,
     UsageRecord,
+    WaitlistEntry,
 )
 from techexchange.resources.profiles import blocked_spans, open_windows, outage_spans, rules_for
+from techexchange.search import highlight
 
 __all__ = [
     "FACETS",
@@ -322,10 +324,11 @@ def _longest_gap(open_spans: list[Span], blocked: list[Span]) -> timedelta:
 def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datetime) -> set[int]:
     """Those of `ids` with a free slot of `window.min_hours` in the window, after `now`.
 
-    Set-based: one query each for the instruments, open hours, outages and bookings of all
+    Set-based: one query each for the instruments, open hours, outages, holds and bookings of all
     candidates, whatever their number. Open hours, outages and active bookings (their buffer
     after, and the instrument's buffer before, as booking checks it) count; pending requests
-    whose hold ran out do not; shared areas are full only at capacity.
+    whose hold ran out do not; a freed slot held for a waiting user counts as taken; shared
+    areas are full only at capacity.
     """
     lo, hi = max(window.lo, now), window.hi
     need = timedelta(hours=window.min_hours)
@@ -349,6 +352,12 @@ def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datet
         instrument_id__in=facts, starts_at__lt=hi, ends_at__gt=lo
     ).values_list("instrument_id", "starts_at", "ends_at"):
         outages[pk].append((s, e))
+    # A freed slot held for a waiting user (wait-list policy) is not free for anyone else.
+    for pk, held_from, held_to in WaitlistEntry.objects.filter(
+        instrument_id__in=facts, hold_until__gt=now, held_from__lt=hi, held_to__gt=lo
+    ).values_list("instrument_id", "held_from", "held_to"):
+        if held_from is not None and held_to is not None:
+            outages[pk].append((held_from, held_to))
     taken: dict[int, list[Span]] = defaultdict(list)
     max_before = timedelta(minutes=max(b for _c, b in facts.values()))
     # Slots always carry blocked_until (= end + buffer, a constraint): two datetimes a row.
@@ -408,7 +417,7 @@ def _search_free(
     )
     free = instruments_with_free_slot([int(h.id) for h in page.hits], window, now=now)
     kept = [h for h in page.hits if int(h.id) in free]
-    docs = [{**h.doc, "highlights": h.highlights, "score": h.score} for h in kept]
+    docs = [{**h.doc, "score": h.score} for h in kept]
     for doc in docs:
         c = coords.get(doc.get("city", ""))
         doc["distance_km"] = _distance_km(origin, c) if origin and c else None
@@ -417,17 +426,31 @@ def _search_free(
     for doc in docs:
         if doc["distance_km"] is not None:
             doc["distance_km"] = round(doc["distance_km"])
+    shown = docs[offset : offset + limit]
+    for doc in shown:  # highlight only the page (the engine skipped it for 2,000 candidates)
+        doc["highlights"] = {
+            tf.name: highlight(doc[tf.name], page.terms, width=120)
+            for tf in indexing.INSTRUMENT.text_fields
+            if doc.get(tf.name)
+        }
+    # Facet counts over the instruments that are free, not over every engine match.
+    counted: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+    for doc in docs:
+        for name in FACETS:
+            value = doc.get(name)
+            values = value if isinstance(value, list) else [value] if value else []
+            counted[name].update({str(v) for v in values})
     labels = _labels()
     facets = {
         name: [
-            FacetValue(f.value, labels[name].get(f.value, f.value), f.count)
-            for f in page.facets.get(name, [])
+            FacetValue(value, labels[name].get(value, value), n)
+            for value, n in counted[name].most_common(60)
         ]
         for name in FACETS
     }
     return SearchResult(
         total=len(docs),
-        hits=docs[offset : offset + limit],
+        hits=shown,
         facets=facets,
         took_ms=page.took_ms,
         sort=sort,

@@ -100,7 +100,8 @@ def test_the_check_costs_the_same_few_queries_for_many_instruments(
     for inst in instruments[:6]:
         _book(inst, at(3, 8), at(3, 13))
         _book(inst, at(3, 13), at(3, 18))
-    with django_assert_max_num_queries(4):
+    # One query each: instruments, open hours, outages, wait-list holds, bookings.
+    with django_assert_max_num_queries(5):
         free = _free(instruments, TUESDAY, hours=2)
     assert free == {i.pk for i in instruments[6:]}
 
@@ -119,6 +120,18 @@ def test_search_keeps_only_instruments_free_in_the_window():
     assert every.total == 2
 
 
+def test_facets_count_only_free_instruments_and_hits_are_highlighted():
+    booked = make_instrument(open_hours=True, name_zh="场发射扫描电镜")
+    make_instrument(open_hours=True, name_zh="台式扫描电镜")
+    _book(booked, at(3, 8), at(3, 13))
+    _book(booked, at(3, 13), at(3, 18))
+    result = selectors.search_instruments(
+        q="扫描电镜", available_from=TUESDAY, available_to=TUESDAY, min_hours=2, now=NOW
+    )
+    assert sum(f.count for f in result.facets["province"]) == 1
+    assert "<mark>" in "".join(result.hits[0]["highlights"].values())
+
+
 def test_search_page_and_api_take_the_window(client, monkeypatch):
     from techexchange.core import clock
 
@@ -135,3 +148,25 @@ def test_search_page_and_api_take_the_window(client, monkeypatch):
     assert page.status_code == 200
     assert f"/resources/instruments/{free.pk}/" in page.content.decode()
     assert f"/resources/instruments/{booked.pk}/" not in page.content.decode()
+
+
+def test_a_slot_held_for_a_waiting_user_is_not_free_for_others():
+    from techexchange.resources.models import WaitlistEntry
+    from techexchange.resources.tests.factories import make_customer
+
+    instrument = make_instrument(open_hours=True)
+    _book(instrument, at(3, 8), at(3, 13))
+    window = FreeWindow.from_dates(TUESDAY, TUESDAY, 5)
+    assert selectors.instruments_with_free_slot([instrument.pk], window, now=NOW) == {instrument.pk}
+    WaitlistEntry.objects.create(
+        instrument=instrument,
+        user=make_customer(),
+        starts_at=at(3, 13),
+        ends_at=at(3, 18),
+        created_at=NOW,
+        notified_at=NOW,
+        held_from=at(3, 13),
+        held_to=at(3, 18),
+        hold_until=NOW + timedelta(hours=2),
+    )
+    assert selectors.instruments_with_free_slot([instrument.pk], window, now=NOW) == set()

@@ -39,33 +39,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from techexchange.market.doctypes import OFFER_DOC  # Django-free: no settings needed
 from techexchange.search import MATCH_RANKING, Matcher, Need, SearchIndex
-from techexchange.search.registry import DocType, KeywordField, NumericField, TextField
 
-# The market's doc type (same fields as techexchange.market.matching.OFFER_DOC; no Django here).
-OFFER_DOC = DocType(
-    name="market_offer",
-    text_fields=(
-        TextField("title", 3),
-        TextField("keywords_text", 2),
-        TextField("summary", 1),
-        TextField("body", 1),
-    ),
-    keyword_fields=(KeywordField("fields"), KeywordField("province"), KeywordField("modes")),
-    numeric_fields=(NumericField("price_min"), NumericField("price_max")),
-    stored=(
-        "title_en",
-        "maturity",
-        "ip_status",
-        "regions",
-        "keywords",
-        "chain_stages",
-        "updated_at",
-        "owner_id",
-        "maturity_min",
-        "maturity_max",
-    ),
-)
 # The matching ranking as it was before the cost bounds (RM3 10 docs / 30 terms only).
 NO_CUTOFF = dataclasses.replace(
     MATCH_RANKING, max_df=1.0, max_query_terms=0, feedback_min_share=0.0

@@ -18,15 +18,12 @@ from django.conf import settings
 from django.db import transaction
 
 from techexchange.market.codes import ListingKind, ListingStatus
+from techexchange.market.doctypes import OFFER_DOC, REQUEST_DOC
 from techexchange.market.models import Listing, SearchOutbox, TechnologyOffer, TechnologyRequest
 from techexchange.search import (
     MATCH_RANKING,
-    DocType,
-    KeywordField,
     Need,
-    NumericField,
     SearchIndex,
-    TextField,
     registry,
 )
 
@@ -42,41 +39,6 @@ __all__ = [
     "rebuild_indexes",
     "reset_indexes",
 ]
-
-_TEXT = (
-    TextField("title", weight=3),
-    TextField("keywords_text", weight=2),
-    TextField("summary", weight=1),
-    TextField("body", weight=1),
-)
-_KEYWORDS = (KeywordField("fields"), KeywordField("province"), KeywordField("modes"))
-_STORED = (
-    "title_en",
-    "maturity",
-    "ip_status",
-    "regions",
-    "keywords",
-    "chain_stages",
-    "updated_at",
-    "owner_id",
-    "maturity_min",
-    "maturity_max",
-)
-
-OFFER_DOC = DocType(
-    name="market_offer",
-    text_fields=_TEXT,
-    keyword_fields=_KEYWORDS,
-    numeric_fields=(NumericField("price_min"), NumericField("price_max")),
-    stored=_STORED,
-)
-REQUEST_DOC = DocType(
-    name="market_request",
-    text_fields=_TEXT,
-    keyword_fields=_KEYWORDS,
-    numeric_fields=(NumericField("price_min"), NumericField("price_max")),
-    stored=_STORED,
-)
 
 # Industrial chain links next to each other (upstream ↔ downstream): used by the chain fit.
 CHAIN_NEIGHBOURS: dict[str, frozenset[str]] = {

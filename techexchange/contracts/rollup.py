@@ -139,26 +139,7 @@ def add_contract(deltas: dict[Key, Measures], c: Mapping[str, Any], sign: int = 
 
 
 def _contract_values(contract: TechContract) -> dict[str, Any]:
-    return {
-        f: getattr(contract, f)
-        for f in (
-            "seller_province",
-            "seller_city",
-            "buyer_province",
-            "buyer_city",
-            "contract_type",
-            "subtype",
-            "tech_field",
-            "seller_nature",
-            "buyer_nature",
-            "ip_type",
-            "plan_source",
-            "registration_date",
-            "signing_date",
-            "turnover",
-            "technical_amount",
-        )
-    }
+    return {f: getattr(contract, f) for f in FACT_FIELDS}
 
 
 def apply_contract(contract: TechContract, sign: int) -> None:

@@ -349,20 +349,25 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         if done is not None:
             return redirect("contracts:detail", pk=done.pk)
     else:
-        inp = services.input_of(contract)
-        form = ContractForm(initial=services.fields_of(inp))
-        formset = DeductionFormSet(
-            prefix="deductions",
-            initial=[
-                {"kind": d.kind, "amount": d.amount, "description": d.description}
-                for d in inp.deductions
-            ],
-        )
+        form, formset = _prefilled(ContractForm, contract)
     return render(
         request,
         "contracts/contract_form.html",
         {"form": form, "formset": formset, "contract": contract},
     )
+
+
+def _prefilled(form_class: type[Any], contract: TechContract) -> tuple[Any, Any]:
+    """A contract form and its deductions formset filled in from a stored contract."""
+    inp = services.input_of(contract)
+    formset = DeductionFormSet(
+        prefix="deductions",
+        initial=[
+            {"kind": d.kind, "amount": d.amount, "description": d.description}
+            for d in inp.deductions
+        ],
+    )
+    return form_class(initial=services.fields_of(inp)), formset
 
 
 def _detail_context(request: HttpRequest, contract: TechContract) -> dict[str, Any]:
@@ -409,15 +414,7 @@ def amend(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("已变更登记"))
                 return redirect("contracts:detail", pk=contract.pk)
     else:
-        inp = services.input_of(contract)
-        form = AmendForm(initial=services.fields_of(inp))
-        formset = DeductionFormSet(
-            prefix="deductions",
-            initial=[
-                {"kind": d.kind, "amount": d.amount, "description": d.description}
-                for d in inp.deductions
-            ],
-        )
+        form, formset = _prefilled(AmendForm, contract)
     return render(
         request,
         "contracts/contract_form.html",

@@ -11,8 +11,8 @@ from techexchange.accounts.models import Organisation, TransferCentre, User
 from techexchange.accounts.policies import Action
 from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
-from techexchange.core.errors import NotFound, Problem, ValidationFailed
-from techexchange.market import selectors, services
+from techexchange.core.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from techexchange.market import crossmatch, selectors, services
 from techexchange.market.codes import ListingKind
 from techexchange.market.models import (
     ChallengeApplication,
@@ -25,6 +25,7 @@ from techexchange.market.schemas import (
     ApplicationIn,
     ApplicationOut,
     AssessIn,
+    ChallengeCandidatesOut,
     ChallengeIn,
     ChallengeOut,
     DealIn,
@@ -43,6 +44,7 @@ from techexchange.market.schemas import (
     PreferenceIn,
     QuestionIn,
     RecommendationOut,
+    ResourceMatchOut,
     ReviewIn,
     SavedSearchIn,
     ScoreIn,
@@ -545,3 +547,29 @@ def preference(request: HttpRequest, payload: PreferenceIn) -> dict[str, str]:
         user=_user(request), event=payload.event, in_app=payload.in_app, email=payload.email
     )
     return {"event": p.event, "email": p.email}
+
+
+@router.get("/listings/{pk}/resources", response=list[ResourceMatchOut])
+def listing_resources(request: HttpRequest, pk: int, limit: int = 5) -> list[dict[str, Any]]:
+    """Shared instruments relevant to a listing (its teaser fields only make the query)."""
+    listing, _tier = selectors.get_listing_for(request.user, pk, now=clock.now())
+    found = crossmatch.related_resources(listing, limit=limit)
+    return [crossmatch.related_as_dict(r) for r in found]
+
+
+@router.get("/challenges/{pk}/resources", response=list[ResourceMatchOut])
+def challenge_resources(request: HttpRequest, pk: int, limit: int = 5) -> list[dict[str, Any]]:
+    """Shared instruments relevant to a challenge."""
+    ch = selectors.get_challenge_for(request.user, pk)
+    return [crossmatch.related_as_dict(r) for r in crossmatch.related_resources(ch, limit=limit)]
+
+
+@router.get("/challenges/{pk}/candidates", response=ChallengeCandidatesOut, auth=caller)
+def challenge_candidates(request: HttpRequest, pk: int, limit: int = 5) -> dict[str, Any]:
+    """Candidate teams and experts (sponsor, deciders, reviewers, brokers, operators)."""
+    user = _user(request)
+    ch = selectors.get_challenge_for(user, pk)
+    if not crossmatch.may_see_candidates(user, ch):
+        raise PermissionDenied("无权查看候选团队与专家", code="forbidden")
+    found = crossmatch.challenge_candidates(ch, now=clock.now(), limit=limit)
+    return dict(crossmatch.candidates_as_dict(found))

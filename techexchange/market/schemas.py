@@ -376,3 +376,71 @@ class PreferenceIn(Schema):
     event: str = Field(max_length=20)
     in_app: bool = True
     email: str = Field("digest", pattern="^(off|instant|digest)$")
+
+
+class CrossComponentOut(Schema):
+    """One component of a cross-match: value in [0, 1], its weight and a translated note."""
+
+    name: str
+    value: float
+    weight: float
+    note: str
+
+
+class ResourceMatchOut(Schema):
+    """A shared instrument relevant to a listing or a challenge, with its reason."""
+
+    id: int
+    name: str
+    name_en: str
+    holder: str
+    province: str
+    city: str
+    category: str
+    price: float | None
+    price_unit: str
+    modes: list[str]
+    score: float
+    components: list[CrossComponentOut]
+    reason: str
+
+
+class TeamOfferOut(Schema):
+    """An offer that makes an organisation a candidate team."""
+
+    id: int
+    title_zh: str
+    score: float
+
+
+class TeamCandidateOut(Schema):
+    """An organisation that could take the challenge, scored by its best matching offer."""
+
+    organisation: int
+    name: str
+    province: str
+    score: float
+    components: list[CrossComponentOut]
+    reason: str
+    offers: list[TeamOfferOut]
+
+
+class ExpertCandidateOut(Schema):
+    """An expert of the directory whose research fits the challenge."""
+
+    id: int
+    name: str
+    title: str
+    organisation: str
+    fields: str
+    province: str
+    score: float
+    components: list[CrossComponentOut]
+    reason: str
+
+
+class ChallengeCandidatesOut(Schema):
+    """Candidate teams and experts of a challenge (never the sponsor's own)."""
+
+    teams: list[TeamCandidateOut]
+    experts: list[ExpertCandidateOut]

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -994,16 +995,20 @@ def notifications(request: HttpRequest) -> HttpResponse:
         status = 400
         op = request.POST.get("op", "")
         if op == "prefs":
-            for event in NotificationEvent.values:
-                try:
-                    services.set_notification_preference(
-                        user=user,
-                        event=event,
-                        in_app=request.POST.get(f"in_app_{event}") == "1",
-                        email=request.POST.get(f"email_{event}", "digest"),
-                    )
-                except ValidationFailed as exc:
-                    pref_errors[event] = "；".join(p.message for p in exc.problems)
+            # One form, one outcome: any refused event leaves every preference as it was.
+            with transaction.atomic():
+                for event in NotificationEvent.values:
+                    try:
+                        services.set_notification_preference(
+                            user=user,
+                            event=event,
+                            in_app=request.POST.get(f"in_app_{event}") == "1",
+                            email=request.POST.get(f"email_{event}", "digest"),
+                        )
+                    except ValidationFailed as exc:
+                        pref_errors[event] = "；".join(p.message for p in exc.problems)
+                if pref_errors:
+                    transaction.set_rollback(True)
             if not pref_errors:
                 messages.success(request, _("通知偏好已保存"))
                 return redirect("market:notifications")

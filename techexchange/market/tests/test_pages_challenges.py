@@ -378,3 +378,40 @@ def test_the_page_shows_each_step_and_hides_decisions_from_applicants(client, at
     page = client.get(reverse("market:challenge", args=[ch.pk]))
     assert [r["app"].pk for r in page.context["rows"]] == [app.pk]
     assert other.pk != app.pk
+
+
+def test_anonymous_visitors_read_the_challenge_and_are_offered_no_action(client, at):
+    sponsor = make_organisation()
+    ch = _open(make_member(sponsor, OrgRole.ADMIN), sponsor)
+    _apply(ch)
+    page = client.get(reverse("market:challenge", args=[ch.pk]))
+    assert page.status_code == 200 and page.context["rows"] == []
+    body = page.content.decode()
+    assert "ask-form" not in body and "apply-form" not in body and "publish-form" not in body
+    r = client.post(reverse("market:ask_question", args=[ch.pk]), {"question": "匿名提问"})
+    assert r.status_code == 302 and "login" in r["Location"]
+    assert not ChallengeQuestion.objects.exists()
+
+
+def test_a_racing_team_is_merged_into_another_selected_team(client, at):
+    sponsor = make_organisation()
+    admin = make_member(sponsor, OrgRole.ADMIN)
+    ch = _open(admin, sponsor)
+    a, b = _apply(ch), _apply(ch)
+    at(AFTER)
+    services.select_teams(actor=admin, challenge=ch, application_ids=[a.pk, b.pk], now=AFTER)
+    first = ch.milestones.first()
+    assert first is not None
+    client.force_login(admin)
+    url = reverse("market:assess_milestone", args=[ch.pk, b.pk])
+    r = client.post(url, {"milestone": first.pk, "decision": "merge"})
+    assert r.status_code == 400
+    row = next(x for x in r.context["rows"] if x["app"].pk == b.pk)
+    assert row["assess_form"].errors["merge_into"] == ["请指定并入的在研团队"]
+    r = client.post(url, {"milestone": first.pk, "decision": "merge", "merge_into": a.pk})
+    assert r.status_code == 302
+    b.refresh_from_db()
+    assert b.status == ApplicationStatus.MERGED and b.merged_into_id == a.pk
+    page = client.get(reverse("market:challenge", args=[ch.pk])).content.decode()
+    assert f'data-testid="assess-form-{b.pk}"' not in page
+    assert f'data-testid="assess-form-{a.pk}"' in page

@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from techexchange.search import (
     SearchIndex,
     TextField,
     Weights,
+    analyze,
     rank_candidates,
 )
 
@@ -116,6 +118,15 @@ FIELD_TERMS: dict[str, tuple[str, ...]] = {
     "transport": ("交通", "汽车", "动力", "力学性能", "可靠性", "流体"),
     "urban_social": ("土木", "防灾", "城市", "无损检测", "环境"),
 }
+
+# Words of the platform's own vocabulary (every challenge and offer says them): they never
+# make a candidate relevant on their own.
+GENERIC_WORDS = frozenset([
+    "关键", "关键技术", "技术", "攻关", "揭榜", "长三角", "面向", "国产", "替代", "制约", "性能",
+    "指标", "性能指标", "成本", "提升", "下降", "需要", "问题", "研究", "应用", "方法", "工艺",
+    "制备", "及其", "解决方案", "寻求", "项目", "产品", "验证", "第三方", "合作", "开发", "良率",
+    "寿命", "主要", "突破", "实现", "现有", "影响",
+])  # fmt: skip
 
 # Service modes an outside organisation can use without its own operator on site.
 REMOTE_FRIENDLY_MODES = frozenset({"entrusted", "remote", "technical"})
@@ -210,7 +221,7 @@ def _components(kind: str, match: Match) -> list[dict[str, Any]]:
             "name": c.name,
             "value": round(c.value, 3),
             "weight": round(c.weight, 4),
-            "note": "" if c.value == 0.5 and c.name != "text" else _note(kind, c),
+            "note": _("信息不全") if c.value == 0.5 and c.name != "text" else _note(kind, c),
         }
         for c in match.components
     ]
@@ -264,6 +275,21 @@ def _subject_text(subject: Subject) -> str:
     )
 
 
+def _specific_words(text: str) -> frozenset[str]:
+    """The need's words that can make a candidate relevant (two characters or more)."""
+    return frozenset(w for w in analyze(text) if len(w) >= 2 and w not in GENERIC_WORDS)
+
+
+def _shares(words: frozenset[str], text: str) -> bool:
+    """True when `text` contains one of `words` (a substring: segmentation may differ).
+
+    Retrieval with feedback always returns something; without one specific word in common
+    the candidate owes its place to boilerplate and feedback drift, and is left out.
+    """
+    lowered = text.lower()
+    return any(w in lowered for w in words)
+
+
 def _province_of(subject: Subject) -> str | None:
     owner = subject.sponsor if isinstance(subject, Challenge) else subject.owner
     return owner.province_id if owner is not None else None
@@ -312,10 +338,22 @@ def related_resources(subject: Subject, *, limit: int = 5) -> list[Related]:
         modes=REMOTE_FRIENDLY_MODES,
         regions=_regions(_province_of(subject)),
     )
-    docs = {str(d["id"]): d for d in page.hits}
+    words = _specific_words(text)
+    hits = [
+        d
+        for d in page.hits
+        if _shares(
+            words,
+            " ".join(
+                str(d.get(k) or "")
+                for k in ("title", "category_name", "specs", "functions", "services_text")
+            ),
+        )
+    ]
+    docs = {str(d["id"]): d for d in hits}
     ranked = rank_candidates(
         need,
-        (_instrument_candidate(d) for d in page.hits),
+        (_instrument_candidate(d) for d in hits),
         weights=INSTRUMENT_WEIGHTS,
         limit=limit,
     )
@@ -375,9 +413,11 @@ def _teams(challenge: Challenge, *, now: datetime, limit: int) -> list[TeamCandi
         chain_neighbours=matching.CHAIN_NEIGHBOURS,
         pool=100,
     )
-    found = matcher.match(_challenge_need(challenge), limit=limit * 8, now=now)
+    need = _challenge_need(challenge)
+    found = matcher.match(need, limit=limit * 8, now=now)
     if not found:
         return []
+    words = _specific_words(need.text)
     rows = {
         r["pk"]: r
         for r in Listing.objects.filter(
@@ -386,7 +426,19 @@ def _teams(challenge: Challenge, *, now: datetime, limit: int) -> list[TeamCandi
             valid_until__gt=now,
         )
         .exclude(owner_id__in=_excluded_orgs(challenge))
-        .values("pk", "title_zh", "owner_id", "owner__name_zh", "owner__province__name_zh")
+        .values(
+            "pk",
+            "title_zh",
+            "summary_zh",
+            "tech_keywords",
+            "owner_id",
+            "owner__name_zh",
+            "owner__province__name_zh",
+        )
+        if _shares(
+            words,
+            f"{r['title_zh']} {r['summary_zh']} {' '.join(map(str, r['tech_keywords'] or []))}",
+        )
     }
     groups: dict[int, list[Match]] = {}
     for m in found:  # best first: a group's first match is its best offer
@@ -445,6 +497,7 @@ def reset_expert_index() -> None:
     """Forget the open expert indexes (tests switch the directory)."""
     with _expert_lock:
         _expert_indexes.clear()
+        _checked.clear()
 
 
 def _expert_doc(e: Any) -> dict[str, Any]:
@@ -509,9 +562,21 @@ def rebuild_expert_index() -> int:
     return n
 
 
+_checked: dict[str, float] = {}
+
+
 def _ensure_experts() -> None:
-    """Bring the expert index up to the directory: add new experts, else rebuild on change."""
+    """Bring the expert index up to the directory: add new experts, else rebuild on change.
+
+    The directory is looked at most every `MARKET_EXPERT_CHECK_SECONDS` (30) per process: a
+    count over a large table is not free, and the directory changes rarely.
+    """
     path = _expert_dir()
+    every = float(getattr(settings, "MARKET_EXPERT_CHECK_SECONDS", 30))
+    last = _checked.get(str(path))
+    if last is not None and time.monotonic() - last < every:
+        return
+    _checked[str(path)] = time.monotonic()
     state = _directory_state()
     known = _read_state(path)
     if known == state:
@@ -561,7 +626,13 @@ def _experts(challenge: Challenge, *, limit: int) -> list[Related]:
     )
     excluded = _excluded_orgs(challenge)
     page = _expert_index().search(need.text, limit=60, highlight_width=None, count=False)
-    hits = [h for h in page.hits if int(h.doc.get("organisation") or 0) not in excluded]
+    words = _specific_words(need.text)
+    hits = [
+        h
+        for h in page.hits
+        if int(h.doc.get("organisation") or 0) not in excluded
+        and _shares(words, f"{h.doc.get('fields_text') or ''} {h.doc.get('expertise') or ''}")
+    ]
     docs = {h.id: h.doc for h in hits}
     ranked = rank_candidates(
         need,

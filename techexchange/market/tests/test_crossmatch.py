@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 def _indexes(settings, tmp_path):
     """Instruments and experts get a fresh index directory per test, as listings do."""
     settings.SEARCH_INDEX_DIR = str(tmp_path / "resources-search")
+    settings.MARKET_EXPERT_CHECK_SECONDS = 0
     crossmatch.reset_expert_index()
     yield
     crossmatch.reset_expert_index()
@@ -384,3 +385,15 @@ def test_pages_show_related_instruments_and_candidates_to_those_allowed(client, 
     client.logout()
     html = client.get(f"/market/listings/{offer.pk}/").content.decode()
     assert 'data-testid="related-resources"' in html and "钙钛矿薄膜X射线衍射仪" in html
+
+
+def test_candidates_sharing_only_boilerplate_with_the_challenge_are_left_out(perovskite_world):
+    """Feedback retrieval always returns something; without a specific word it is noise."""
+    ch = challenge(
+        perovskite_world["sponsor"],
+        title_zh="大尺寸硅片低损伤切割关键技术攻关",
+        problem="大尺寸硅片切割的良率与寿命制约国产替代，面向长三角揭榜攻关。",
+        tech_field="advanced_manufacturing",
+    )
+    ChallengeObjective.objects.filter(challenge=ch).delete()
+    assert crossmatch.challenge_candidates(ch, now=NOW).teams == []

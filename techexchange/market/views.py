@@ -688,9 +688,9 @@ def _challenge_page(
     may_decide = can_user(user, Action.CHALLENGE_DECIDE, target)
     may_review = can_user(user, Action.CHALLENGE_REVIEW, target)
     apps = list(
-        selectors.applications_for(user, ch).prefetch_related(
-            "reviews__expert", "assessments__milestone", "payments__milestone"
-        )
+        selectors.applications_for(user, ch)
+        .select_related("merged_into__organisation")
+        .prefetch_related("reviews__expert", "assessments__milestone", "payments__milestone")
     )
     milestones = list(ch.milestones.all())
     running = ch.status == ChallengeStatus.RUNNING

@@ -725,39 +725,69 @@ def _components(match: Match) -> list[dict[str, Any]]:
     ]
 
 
+_STORED_FIELDS = ["rank", "score", "components", "reason_zh", "reason_en", "computed_at"]
+
+
+def _store_many(
+    batch: Sequence[tuple[Listing, Sequence[Match]]], *, now: datetime, limit: int | None = None
+) -> None:
+    """Replace the stored recommendations of several listings in a few statements.
+
+    Candidates that no longer exist or that the need's own organisation published are left
+    out, then at most `limit` per listing are kept. A row recommended again keeps its id and
+    `alerted_at` (one upsert on need and candidate for the whole batch); rows no longer
+    recommended are deleted. Call inside a transaction.
+    """
+    ids = {int(m.candidate.id) for _, found in batch for m in found}
+    owner_of = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
+    rows: list[MatchRecommendation] = []
+    keep: set[tuple[int, int]] = set()
+    for listing, found in batch:
+        rank = 0
+        for m in found:
+            if limit is not None and rank >= limit:
+                break
+            cid = int(m.candidate.id)
+            if owner_of.get(cid, listing.owner_id) == listing.owner_id or (
+                (listing.pk, cid) in keep
+            ):
+                continue  # gone, the need's own, or listed twice
+            rank += 1
+            keep.add((listing.pk, cid))
+            rows.append(
+                MatchRecommendation(
+                    need_id=listing.pk,
+                    candidate_id=cid,
+                    rank=rank,
+                    score=m.score,
+                    components=_components(m),
+                    reason_zh=m.reason_zh[:300],
+                    reason_en=m.reason_en[:400],
+                    computed_at=now,
+                )
+            )
+    stored = MatchRecommendation.objects.filter(need_id__in=[listing.pk for listing, _ in batch])
+    stale = [
+        pk for pk, n, c in stored.values_list("pk", "need_id", "candidate_id") if (n, c) not in keep
+    ]
+    if stale:
+        MatchRecommendation.objects.filter(pk__in=stale).delete()
+    if rows:
+        MatchRecommendation.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["need", "candidate"],
+            update_fields=_STORED_FIELDS,
+        )
+
+
 @transaction.atomic
 def store_recommendations(
     *, listing: AnyListing, matches: Sequence[Match], now: datetime
 ) -> list[MatchRecommendation]:
     """Replace the stored recommendations of a listing with `matches`."""
-    ids = [int(m.candidate.id) for m in matches]
-    existing = set(
-        Listing.objects.filter(pk__in=ids)
-        .exclude(owner_id=listing.owner_id)
-        .values_list("pk", flat=True)
-    )
-    MatchRecommendation.objects.filter(need=listing).exclude(candidate_id__in=existing).delete()
-    out = []
-    rank = 0
-    for m in matches:
-        cid = int(m.candidate.id)
-        if cid not in existing:
-            continue
-        rank += 1
-        rec, _ = MatchRecommendation.objects.update_or_create(
-            need=listing,
-            candidate_id=cid,
-            defaults={
-                "rank": rank,
-                "score": m.score,
-                "components": _components(m),
-                "reason_zh": m.reason_zh[:300],
-                "reason_en": m.reason_en[:400],
-                "computed_at": now,
-            },
-        )
-        out.append(rec)
-    return out
+    _store_many([(listing, matches)], now=now)
+    return list(MatchRecommendation.objects.filter(need=listing).order_by("rank"))
 
 
 def recommend(*, listing: AnyListing, now: datetime, limit: int = 10) -> list[MatchRecommendation]:
@@ -769,24 +799,73 @@ def recommend(*, listing: AnyListing, now: datetime, limit: int = 10) -> list[Ma
     return recs
 
 
-def _alert(listing: Listing, recs: Sequence[MatchRecommendation], now: datetime) -> None:
-    threshold = float(getattr(settings, "MARKET_MATCH_ALERT_THRESHOLD", ALERT_THRESHOLD))
-    fresh = [r for r in recs if r.score >= threshold and r.alerted_at is None]
-    if not fresh:
-        return
+def _alert_threshold() -> float:
+    return float(getattr(settings, "MARKET_MATCH_ALERT_THRESHOLD", ALERT_THRESHOLD))
+
+
+def _send_alert(listing: Listing, reasons: Sequence[str], users: list[User], now: datetime) -> None:
     notify(
-        users=_org_users(listing.owner_id),
+        users=users,
         event=NotificationEvent.MATCH_ALERT,
-        title=f"“{listing.title_zh}”有{len(fresh)}条高匹配推荐",
-        body="\n".join(r.reason_zh for r in fresh[:3]),
+        title=f"“{listing.title_zh}”有{len(reasons)}条高匹配推荐",
+        body="\n".join(reasons[:3]),
         url=f"/market/listings/{listing.pk}/",
         now=now,
     )
+
+
+def _alert(listing: Listing, recs: Sequence[MatchRecommendation], now: datetime) -> None:
+    threshold = _alert_threshold()
+    fresh = [r for r in recs if r.score >= threshold and r.alerted_at is None]
+    if not fresh:
+        return
+    _send_alert(listing, [r.reason_zh for r in fresh], _org_users(listing.owner_id), now)
     MatchRecommendation.objects.filter(pk__in=[r.pk for r in fresh]).update(alerted_at=now)
+
+
+def _alert_many(listings: Sequence[Listing], now: datetime) -> None:
+    """`_alert` for a batch just stored: one query finds every new recommendation to alert."""
+    fresh: dict[int, list[tuple[int, str]]] = {}
+    rows = (
+        MatchRecommendation.objects.filter(
+            need_id__in=[listing.pk for listing in listings],
+            score__gte=_alert_threshold(),
+            alerted_at__isnull=True,
+        )
+        .order_by("need_id", "rank")
+        .values_list("pk", "need_id", "reason_zh")
+    )
+    for pk, need_id, reason in rows:
+        fresh.setdefault(need_id, []).append((pk, reason))
+    if not fresh:
+        return
+    alerting = [listing for listing in listings if listing.pk in fresh]
+    users: dict[int, list[User]] = {}  # one query for every organisation to alert
+    for user in User.objects.filter(
+        memberships__organisation_id__in={listing.owner_id for listing in alerting},
+        is_active=True,
+    ).annotate(org_id=F("memberships__organisation_id")):
+        users.setdefault(user.org_id, []).append(user)
+    for listing in alerting:
+        reasons = [reason for _, reason in fresh[listing.pk]]
+        _send_alert(listing, reasons, users.get(listing.owner_id, []), now)
+    alerted = [pk for recs in fresh.values() for pk, _ in recs]
+    MatchRecommendation.objects.filter(pk__in=alerted).update(alerted_at=now)
+
+
+@transaction.atomic
+def _store_and_alert(
+    batch: Sequence[tuple[Listing, Sequence[Match]]], *, now: datetime, limit: int
+) -> None:
+    _store_many(batch, now=now, limit=limit)
+    _alert_many([listing for listing, _ in batch], now)
 
 
 BATCH_IN_PROCESSES_FROM = 500
 """Below this many listings a recompute matches in this process."""
+
+STORE_CHUNK = 200
+"""A recompute stores (and alerts) this many listings' results per transaction."""
 
 
 def recompute_recommendations(
@@ -799,15 +878,14 @@ def recompute_recommendations(
     """Batch: recompute stored recommendations for every open listing of `kind`.
 
     Matching runs in `processes` worker processes (setting `MARKET_MATCH_PROCESSES`, by
-    default up to two, one per core) while this process stores the results and sends alerts.
+    default up to two, one per core) while this process stores the results and sends alerts,
+    `STORE_CHUNK` listings per transaction (a few statements each, not one per match).
     """
     model: type[TechnologyOffer] | type[TechnologyRequest] = (
         TechnologyRequest if kind == ListingKind.REQUEST else TechnologyOffer
     )
     matching.flush_outbox(now)
-    qs = model.objects.select_related("owner").filter(
-        status=ListingStatus.PUBLISHED, valid_until__gt=now
-    )
+    qs = model.objects.filter(status=ListingStatus.PUBLISHED, valid_until__gt=now)
     if processes is None:
         processes = int(getattr(settings, "MARKET_MATCH_PROCESSES", min(2, os.cpu_count() or 1)))
     if processes > 1 and qs.count() < BATCH_IN_PROCESSES_FROM:
@@ -820,14 +898,17 @@ def recompute_recommendations(
             yield matching.need_from_listing(listing)
 
     n = 0
+    batch: list[tuple[AnyListing, Sequence[Match]]] = []
     found_all = _matcher(kind).match_many(needs(), limit=limit + 10, now=now, processes=processes)
     for found in found_all:
-        listing = listings.popleft()
-        recs = store_recommendations(
-            listing=listing, matches=_not_own(listing, found, limit), now=now
-        )
-        _alert(listing, recs, now)
-        n += 1
+        batch.append((listings.popleft(), found))
+        if len(batch) >= STORE_CHUNK:
+            _store_and_alert(batch, now=now, limit=limit)
+            n += len(batch)
+            batch = []
+    if batch:
+        _store_and_alert(batch, now=now, limit=limit)
+        n += len(batch)
     return n
 
 

@@ -166,6 +166,11 @@ class SearchIndex:
     Thread-safe in one process: writes are serialised, searches never wait for them. Several
     processes may search the same directory; only one should write at a time (tantivy holds a
     lock while a write is in progress).
+
+    ``doc_cache`` > 0 keeps up to that many decoded stored documents (and, for feedback, their
+    analysed terms), keyed by their stored bytes, so a batch in which the same documents come
+    back again and again decodes each once. Hits then share their ``doc`` dict with later
+    searches: treat it as read-only.
     """
 
     def __init__(
@@ -175,8 +180,12 @@ class SearchIndex:
         *,
         ranking: Ranking | None = None,
         writer_heap_bytes: int = 64_000_000,
+        doc_cache: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.doc_cache = doc_cache
+        self._docs: dict[tuple[str, bytes], dict[str, Any]] = {}
+        self._analysed: dict[bytes, tuple[Counter[str], Counter[str], int, int]] = {}
         self.doc_type = doc_type
         self.ranking = ranking or Ranking()
         self._writer_heap = writer_heap_bytes
@@ -490,13 +499,11 @@ class SearchIndex:
         norm = sum(weights)
         mass: list[dict[str, float]] = [{}, {}]
         for (_s, addr), w in zip(top, weights, strict=True):
-            src = json.loads(bytes(searcher.doc(addr)["_src"][0]))
-            text = " ".join(src.get(tf.name, "") for tf in self.doc_type.text_fields)
-            analysed = analyze_all(text)
-            for k, toks in enumerate((analysed.words, analysed.grams)):
-                if toks:
-                    for term, c in Counter(toks).items():
-                        mass[k][term] = mass[k].get(term, 0.0) + (w / norm) * c / len(toks)
+            *counts, n_words, n_grams = self._terms_of(bytes(searcher.doc(addr)["_src"][0]))
+            for k, n_toks in enumerate((n_words, n_grams)):
+                if n_toks:
+                    for term, c in counts[k].items():
+                        mass[k][term] = mass[k].get(term, 0.0) + (w / norm) * c / n_toks
         n_docs = max(1, searcher.num_docs)
         max_df = r.max_df * n_docs
         out: list[dict[str, float]] = []
@@ -516,6 +523,38 @@ class SearchIndex:
                 mixed[term] = mixed.get(term, 0.0) + budget * p / total
             out.append(mixed)
         return out[0], out[1], float(top[-1][0])
+
+    def _terms_of(self, raw: bytes) -> tuple[Counter[str], Counter[str], int, int]:
+        """Word and gram counts of a stored document's text fields, and their totals."""
+        found = self._analysed.get(raw) if self.doc_cache else None
+        if found is None:
+            src = json.loads(raw)
+            text = " ".join(src.get(tf.name, "") for tf in self.doc_type.text_fields)
+            analysed = analyze_all(text)
+            found = (
+                Counter(analysed.words),
+                Counter(analysed.grams),
+                len(analysed.words),
+                len(analysed.grams),
+            )
+            if self.doc_cache:
+                if len(self._analysed) >= self.doc_cache:
+                    self._analysed.clear()  # a bound, not an LRU: cheaper and enough for a batch
+                self._analysed[raw] = found
+        return found
+
+    def _decoded(self, doc_id: str, raw: bytes) -> dict[str, Any]:
+        """A stored document's fields with its ``id`` (shared from the cache when it is on)."""
+        key = (doc_id, raw)
+        src = self._docs.get(key) if self.doc_cache else None
+        if src is None:
+            src = json.loads(raw)
+            src["id"] = doc_id
+            if self.doc_cache:
+                if len(self._docs) >= self.doc_cache:
+                    self._docs.clear()
+                self._docs[key] = src
+        return src
 
     def _negligible(
         self,
@@ -662,9 +701,8 @@ class SearchIndex:
         loaded: list[tuple[float, tuple[int, int], str, dict[str, Any]]] = []
         for key, addr in result.hits:
             stored = searcher.doc(addr)
-            src: dict[str, Any] = json.loads(bytes(stored["_src"][0]))
             doc_id = str(stored["_id"][0])
-            src["id"] = doc_id
+            src = self._decoded(doc_id, bytes(stored["_src"][0]))
             score = float(key) if not sort and key is not None else 0.0
             loaded.append((score, _address(addr), doc_id, src))
         if loaded and not sort and r.rescore and (common[0] or common[1]):

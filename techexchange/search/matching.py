@@ -254,7 +254,20 @@ _WEAK_NOTES: dict[str, tuple[str, str]] = {
 }
 
 
-def _components(
+def _lowered(words: frozenset[str]) -> frozenset[str]:
+    """*words* in lower case (memoised: the same candidates recur across needs)."""
+    low = _LOWERED.get(words)
+    if low is None:
+        if len(_LOWERED) >= 50_000:
+            _LOWERED.clear()
+        low = _LOWERED[words] = frozenset(k.lower() for k in words)
+    return low
+
+
+_LOWERED: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _fit(
     need: Need,
     cand: Candidate,
     text_value: float,
@@ -263,33 +276,44 @@ def _components(
     neighbours: Mapping[str, frozenset[str]],
     half_life_days: float,
     need_keywords: frozenset[str],
-) -> list[_Part]:
-    values: dict[str, float | None] = {
-        "text": text_value,
-        "field": _overlap(need.fields, cand.fields),
-        "keywords": _overlap(need_keywords, frozenset(k.lower() for k in cand.keywords)),
-        "ip": _any(need.ip_statuses, _set(cand.ip_status)),
-        "mode": _any(need.modes, cand.modes),
-        "region": _region(need, cand),
-        "price": _price(need, cand),
-        "chain": _chain(need, cand, neighbours),
-        "freshness": _freshness(cand, now, half_life_days),
-    }
-    out: list[_Part] = []
-    for name in COMPONENTS:
-        if name == "maturity":
-            mat = _maturity(need, cand)
-            if mat is not None:
-                out.append(("maturity", mat[0], w[name], mat[1], mat[2]))
-            continue
-        value = values[name]
-        if value is None:
-            continue
-        zh, en = _NOTES[name] if value >= 0.6 else _WEAK_NOTES[name]
-        if value == UNKNOWN and name != "text":
-            zh, en = "信息不全", "not stated"
-        out.append((name, float(value), w[name], zh, en))
+) -> list[tuple[str, float, float]]:
+    """(name, value, weight) of each component the need asks for, in `COMPONENTS` order."""
+    out: list[tuple[str, float, float]] = [("text", float(text_value), w["text"])]
+    if need.fields:
+        out.append(("field", float(_overlap(need.fields, cand.fields) or 0.0), w["field"]))
+    if need_keywords:
+        value = _overlap(need_keywords, _lowered(cand.keywords)) or 0.0
+        out.append(("keywords", float(value), w["keywords"]))
+    if need.maturity_min is not None or need.maturity_max is not None:
+        mat = _maturity(need, cand)
+        out.append(("maturity", mat[0] if mat else 0.0, w["maturity"]))
+    if need.ip_statuses:
+        value = _any(need.ip_statuses, _set(cand.ip_status)) or 0.0
+        out.append(("ip", float(value), w["ip"]))
+    if need.modes:
+        out.append(("mode", float(_any(need.modes, cand.modes) or 0.0), w["mode"]))
+    if need.regions:
+        out.append(("region", float(_region(need, cand) or 0.0), w["region"]))
+    if need.budget is not None:
+        out.append(("price", float(_price(need, cand) or 0.0), w["price"]))
+    if need.chain_stages:
+        out.append(("chain", float(_chain(need, cand, neighbours) or 0.0), w["chain"]))
+    if now is not None:
+        value = _freshness(cand, now, half_life_days) or 0.0
+        out.append(("freshness", float(value), w["freshness"]))
     return out
+
+
+def _part(need: Need, cand: Candidate, name: str, value: float, weight: float) -> _Part:
+    """A component's fields with its notes (worded only for the matches returned)."""
+    if name == "maturity":
+        mat = _maturity(need, cand)
+        assert mat is not None
+        return (name, value, weight, mat[1], mat[2])
+    zh, en = _NOTES[name] if value >= 0.6 else _WEAK_NOTES[name]
+    if value == UNKNOWN and name != "text":
+        zh, en = "信息不全", "not stated"
+    return (name, value, weight, zh, en)
 
 
 def _reason(components: Sequence[Component]) -> tuple[str, str]:
@@ -334,21 +358,24 @@ def rank_candidates(
     need_keywords = frozenset(k.lower() for k in need.keywords)
     pool = list(candidates)
     best = max((c.text_score for c in pool), default=0.0)
-    scored: list[tuple[float, int, Candidate, list[_Part]]] = []
+    scored: list[tuple[float, int, Candidate, list[tuple[str, float, float]]]] = []
     for order, cand in enumerate(pool):
         text_value = cand.text_score / best if best > 0 else 0.0
-        parts = _components(
+        fit = _fit(
             need, cand, text_value, w, now, neighbours, freshness_half_life_days, need_keywords
         )
-        total = sum(p[2] for p in parts) or 1.0
-        score = sum(p[1] * p[2] for p in parts) / total
-        scored.append((-score, order, cand, parts))
+        total = 0.0
+        weighted = 0.0
+        for _name, value, weight in fit:
+            total += weight
+            weighted += value * weight
+        scored.append((-(weighted / (total or 1.0)), order, cand, fit))
     scored.sort(key=lambda t: (t[0], t[1]))
     if limit is not None:
         scored = scored[: max(0, limit)]
     out = []
-    for neg, _, cand, parts in scored:  # Component objects only for what is returned
-        comps = tuple(Component(*p) for p in parts)
+    for neg, _, cand, fit in scored:  # notes and Component objects only for what is returned
+        comps = tuple(Component(*_part(need, cand, *f)) for f in fit)
         out.append(Match(cand, -neg, comps, *_reason(comps)))
     return out
 
@@ -411,6 +438,49 @@ class Matcher:
     to_candidate: Callable[[Hit], Candidate] = candidate_from_hit
     chain_neighbours: Mapping[str, frozenset[str]] = field(default_factory=dict)
     pool: int = 200
+    _known: dict[str, tuple[dict[str, Any], Candidate]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def _candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
+        """Candidates of *hits*; with the index's ``doc_cache`` on, each document is read once.
+
+        A hit whose ``doc`` is the very dict a candidate was read from (the index shares
+        decoded documents while they are unchanged) reuses that candidate with its new score.
+        Only for ``candidate_from_hit``, which reads nothing else from the hit.
+        """
+        if not self.index.doc_cache or self.to_candidate is not candidate_from_hit:
+            return [self.to_candidate(h) for h in hits]
+        out = []
+        known = self._known
+        for h in hits:
+            entry = known.get(h.id)
+            if entry is not None and entry[0] is h.doc:
+                c = entry[1]  # as dataclasses.replace(c, text_score=h.score), several times faster
+                out.append(
+                    Candidate(
+                        c.id,
+                        h.score,
+                        c.title,
+                        c.fields,
+                        c.keywords,
+                        c.maturity,
+                        c.ip_status,
+                        c.modes,
+                        c.regions,
+                        c.price_min,
+                        c.price_max,
+                        c.chain_stages,
+                        c.updated_at,
+                    )
+                )
+                continue
+            cand = candidate_from_hit(h)
+            if len(known) >= self.index.doc_cache:
+                known.clear()
+            known[h.id] = (h.doc, cand)
+            out.append(cand)
+        return out
 
     def match(
         self,
@@ -430,7 +500,7 @@ class Matcher:
         )
         ranked = rank_candidates(
             need,
-            (self.to_candidate(h) for h in page.hits),
+            self._candidates(page.hits),
             weights=self.weights,
             now=now,
             chain_neighbours=self.chain_neighbours,
@@ -491,6 +561,9 @@ class Matcher:
 
 _worker: Matcher | None = None
 
+WORKER_DOC_CACHE = 50_000
+"""Decoded documents (and candidates) a `match_many` worker keeps: popular ones recur."""
+
 
 def _init_worker(
     path: str,
@@ -502,7 +575,7 @@ def _init_worker(
     pool: int,
 ) -> None:
     global _worker
-    index = SearchIndex(path, doc_type, ranking=ranking)
+    index = SearchIndex(path, doc_type, ranking=ranking, doc_cache=WORKER_DOC_CACHE)
     _worker = Matcher(index, weights, to_candidate, chain_neighbours, pool)
 
 

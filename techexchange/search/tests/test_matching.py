@@ -221,3 +221,40 @@ def test_match_many_equals_one_by_one(tmp_path: Path, processes: int):
     assert batch == one_by_one
     assert [m.candidate.id for m in batch[0]][:2] == ["o1", "o4"]
     assert batch[3] == []
+
+
+def test_a_doc_cache_reads_each_document_once_and_follows_changes(tmp_path: Path):
+    doc_type = DocType(
+        "offer",
+        (TextField("title", weight=3),),
+        keyword_fields=(KeywordField("fields"), KeywordField("modes")),
+        numeric_fields=(NumericField("price_min"), NumericField("price_max")),
+        stored=("maturity", "ip_status", "regions", "keywords", "chain_stages", "updated_at"),
+    )
+    doc = {
+        "id": "o1",
+        "title": "高镍正极材料制备",
+        "fields": ["new_energy"],
+        "modes": ["licence"],
+        "price_min": 10.0,
+        "price_max": 20.0,
+        "maturity": 7,
+        "ip_status": "granted",
+        "regions": ["330000"],
+        "keywords": ["正极"],
+        "chain_stages": ["材料"],
+        "updated_at": "2026-01-01T00:00:00+00:00",
+    }
+    plain = SearchIndex(tmp_path / "offers", doc_type, ranking=MATCH_RANKING)
+    plain.upsert([doc, {**doc, "id": "o2", "title": "高镍正极材料回收", "maturity": 3}])
+    cached = SearchIndex(tmp_path / "offers", doc_type, ranking=MATCH_RANKING, doc_cache=10)
+    need = Need(text="高镍正极材料", maturity_min=6, keywords=frozenset({"正极"}))
+    expected = Matcher(plain).match(need, now=NOW)
+    matcher = Matcher(cached)
+    first = matcher.match(need, now=NOW)
+    again = matcher.match(need, now=NOW)
+    assert first == expected and again == expected  # every Candidate field, score and note
+    assert again[0].candidate.maturity == 7 and again[0].candidate.price_max == 20.0
+    cached.upsert([{**doc, "maturity": 2}])  # o1 changes: its stored bytes differ
+    changed = {m.candidate.id: m.candidate.maturity for m in matcher.match(need, now=NOW)}
+    assert changed == {"o1": 2, "o2": 3}

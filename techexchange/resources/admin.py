@@ -59,9 +59,11 @@ class InstrumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         services.touch_instruments([obj.pk])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Services changed: the index shows their prices and modes."""
+        """Services changed: the index shows their prices and modes; open hours and state
+        change the free time."""
         super().save_related(request, form, formsets, change)
         services.touch_instruments([form.instance.pk])
+        services.refresh_free_time(instrument_ids=[form.instance.pk])
 
 
 @admin.register(Booking)
@@ -95,14 +97,41 @@ class BookingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self.message_user(request, f"{services.release_no_shows()}")
 
 
+class _FreeTimeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A change here moves free time: the summary of the instruments concerned follows."""
+
+    def _instrument_ids(self, obj: Any) -> list[int]:
+        if isinstance(obj, BookingPolicy):
+            return list(obj.instruments.values_list("pk", flat=True))
+        return [obj.instrument_id]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Save, then rewrite the summary."""
+        super().save_model(request, obj, form, change)
+        services.refresh_free_time(instrument_ids=self._instrument_ids(obj))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        """Delete, then rewrite the summary."""
+        ids = self._instrument_ids(obj)
+        super().delete_model(request, obj)
+        services.refresh_free_time(instrument_ids=ids)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """Bulk delete, then rewrite the summary of every instrument concerned."""
+        ids = sorted({i for obj in queryset for i in self._instrument_ids(obj)})
+        super().delete_queryset(request, queryset)
+        services.refresh_free_time(instrument_ids=ids)
+
+
+admin.site.register(BookingPolicy, _FreeTimeAdmin)
+admin.site.register(Outage, _FreeTimeAdmin)
+
 for model in (
     Category,
     Facility,
     ResearchBase,
     Expert,
-    BookingPolicy,
     PolicyOffWindow,
-    Outage,
     Qualification,
     UsageRecord,
 ):

@@ -25,7 +25,7 @@ from django.db import transaction
 from techexchange.accounts.models import Membership, Organisation, OrgRole, User
 from techexchange.core import clock
 from techexchange.core.demo import DEMO_PASSWORD, DemoContext
-from techexchange.resources import indexing
+from techexchange.resources import freetime, indexing
 from techexchange.resources.models import (
     Booking,
     BookingPolicy,
@@ -233,6 +233,8 @@ def seed_resources(ctx: DemoContext) -> None:
     _seed_bases(ctx, rng, holders)
     _seed_experts(ctx, rng)
     _seed_bookings(ctx, rng)
+    # Bookings went in bulk, behind the services: build the availability summary once.
+    freetime.rebuild(now=clock.now())
     if n_new:
         transaction.on_commit(indexing.rebuild_index)
     ctx.report["major facilities"] = Facility.objects.filter(kind="major").count()

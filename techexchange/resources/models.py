@@ -726,6 +726,8 @@ class WaitlistEntry(models.Model):
     held_from = models.DateTimeField(_("保留开始"), null=True, blank=True)
     held_to = models.DateTimeField(_("保留结束"), null=True, blank=True)
     hold_until = models.DateTimeField(_("保留截止"), null=True, blank=True)
+    # When the hold was used (the user booked) or lapsed and was handed on: done with.
+    hold_closed_at = models.DateTimeField(_("保留结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("候补")
@@ -873,3 +875,53 @@ class IndexEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op} {self.doc_type}#{self.object_id}"
+
+
+class FreeTimeProfile(models.Model):
+    """What the availability filter needs of an instrument: bookable, and its weekly open hours.
+
+    Derived data (`freetime`), kept by the services that change the instrument; an instrument
+    without a profile is checked against the bookings themselves.
+    """
+
+    instrument = models.OneToOneField(
+        Instrument, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    bookable = models.BooleanField()
+    # "weekday:start-end;…" in seconds after local midnight; empty: open around the clock.
+    hours = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("空闲时间概要")
+        verbose_name_plural = _("空闲时间概要")
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}: {self.hours or '24h'}"
+
+
+class FreeDay(models.Model):
+    """The free runs of an instrument on one local day on which something takes time.
+
+    Derived data (`freetime`): a day without a row is free during all its open hours. Written
+    in the transaction of every booking, outage and hold change (services), after the
+    instrument's row lock.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # Seconds: the longest free run of the day inside one open period.
+    longest = models.PositiveIntegerField()
+    # "start-end,…" in seconds after local midnight, inside the open periods.
+    runs = models.TextField(blank=True)
+    # When a counted hold (pending request, wait-list hold) ends: the row is stale from then.
+    stale_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("每日空闲时间")
+        verbose_name_plural = _("每日空闲时间")
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "day"], name="freeday_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.day}: {self.longest}s"

@@ -20,10 +20,9 @@ from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
 from techexchange.core.errors import NotFound, PermissionDenied
 from techexchange.regions.selectors import list_cities, list_provinces
-from techexchange.resources import indexing
+from techexchange.resources import freetime, indexing
 from techexchange.resources.models import (
     ACTIVE_STATUSES,
-    BOOKABLE_STATES,
     Booking,
     BookingStatus,
     Category,
@@ -31,11 +30,9 @@ from techexchange.resources.models import (
     Facility,
     Instrument,
     OpenHours,
-    Outage,
     ResearchBase,
     ServiceMode,
     UsageRecord,
-    WaitlistEntry,
 )
 from techexchange.resources.profiles import blocked_spans, open_windows, outage_spans, rules_for
 from techexchange.search import highlight
@@ -48,6 +45,7 @@ __all__ = [
     "SearchResult",
     "approval_queue_for",
     "availability",
+    "free_instruments",
     "get_booking_for",
     "get_facility",
     "get_holder",
@@ -267,125 +265,28 @@ class FreeWindow:
         return cls(lo, hi, hours)
 
 
-Span = tuple[datetime, datetime]
-
-
-def _open_spans(windows: list[tuple[int, time, time]], lo: datetime, hi: datetime) -> list[Span]:
-    """The open periods within [lo, hi): weekly windows per local day, or all of it."""
-    if not windows:
-        return [(lo, hi)]
-    tz = ZoneInfo(settings.TIME_ZONE)
-    out: list[Span] = []
-    day = lo.astimezone(tz).date()
-    while datetime.combine(day, time(0), tzinfo=tz) < hi:
-        for weekday, opens, closes in windows:
-            if weekday == day.weekday():
-                s = max(datetime.combine(day, opens, tzinfo=tz), lo)
-                e = min(datetime.combine(day, closes, tzinfo=tz), hi)
-                if s < e:
-                    out.append((s, e))
-        day += timedelta(days=1)
-    return sorted(out)
-
-
-def _blocked(spans: list[Span], capacity: int) -> list[Span]:
-    """Where at least `capacity` of the spans are in force (a sweep over their ends)."""
-    events = sorted([(s, 1) for s, _e in spans] + [(e, -1) for _s, e in spans])
-    out: list[Span] = []
-    depth, since = 0, None
-    for t, step in events:
-        depth += step
-        if depth >= capacity and since is None:
-            since = t
-        elif depth < capacity and since is not None:
-            if since < t:
-                out.append((since, t))
-            since = None
-    return out
-
-
-def _longest_gap(open_spans: list[Span], blocked: list[Span]) -> timedelta:
-    """The longest stretch of the open spans that no blocked span covers."""
-    best = timedelta(0)
-    blocked = sorted(blocked)
-    for s, e in open_spans:
-        cursor = s
-        for bs, be in blocked:
-            if be <= cursor or bs >= e:
-                continue
-            best = max(best, min(bs, e) - cursor)
-            cursor = max(cursor, be)
-            if cursor >= e:
-                break
-        best = max(best, e - cursor)
-    return best
-
-
 def instruments_with_free_slot(ids: list[int], window: FreeWindow, *, now: datetime) -> set[int]:
-    """Those of `ids` with a free slot of `window.min_hours` in the window, after `now`.
+    """Those of `ids` with a free slot of `window.min_hours` in the window, after `now` (exact).
 
     Set-based: one query each for the instruments, open hours, outages, holds and bookings of all
     candidates, whatever their number. Open hours, outages and active bookings (their buffer
     after, and the instrument's buffer before, as booking checks it) count; pending requests
     whose hold ran out do not; a freed slot held for a waiting user counts as taken; shared
-    areas are full only at capacity.
+    areas are full only at capacity. A free slot lies inside one open period of one day; an
+    instrument without open hours is open around the clock, across midnight.
     """
     lo, hi = max(window.lo, now), window.hi
-    need = timedelta(hours=window.min_hours)
-    if not ids or hi - lo < need:
-        return set()
-    facts = {
-        pk: (capacity, buffer if buffer is not None else 0)
-        for pk, capacity, buffer in Instrument.objects.filter(
-            pk__in=ids, state__in=BOOKABLE_STATES
-        ).values_list("pk", "capacity", "policy__buffer_minutes")
-    }
-    if not facts:
-        return set()
-    hours: dict[int, list[tuple[int, time, time]]] = defaultdict(list)
-    for pk, weekday, opens, closes in OpenHours.objects.filter(instrument_id__in=facts).values_list(
-        "instrument_id", "weekday", "opens", "closes"
-    ):
-        hours[pk].append((weekday, opens, closes))
-    outages: dict[int, list[Span]] = defaultdict(list)
-    for pk, s, e in Outage.objects.filter(
-        instrument_id__in=facts, starts_at__lt=hi, ends_at__gt=lo
-    ).values_list("instrument_id", "starts_at", "ends_at"):
-        outages[pk].append((s, e))
-    # A freed slot held for a waiting user (wait-list policy) is not free for anyone else.
-    for pk, held_from, held_to in WaitlistEntry.objects.filter(
-        instrument_id__in=facts, hold_until__gt=now, held_from__lt=hi, held_to__gt=lo
-    ).values_list("instrument_id", "held_from", "held_to"):
-        if held_from is not None and held_to is not None:
-            outages[pk].append((held_from, held_to))
-    taken: dict[int, list[Span]] = defaultdict(list)
-    max_before = timedelta(minutes=max(b for _c, b in facts.values()))
-    # Slots always carry blocked_until (= end + buffer, a constraint): two datetimes a row.
-    for pk, bs, until in (
-        Booking.objects.filter(
-            instrument_id__in=facts,
-            status__in=ACTIVE_STATUSES,
-            kind="slot",
-            starts_at__lt=hi + max_before,
-            blocked_until__gt=lo,
-        )
-        .exclude(status="pending", hold_expires_at__lte=now)
-        .values_list("instrument_id", "starts_at", "blocked_until")
-    ):
-        if bs is not None and until is not None:
-            taken[pk].append((bs - timedelta(minutes=facts[pk][1]), until))
-    free = set()
-    # Instruments mostly share a few weekly patterns: lay each out over the window once.
-    laid_out: dict[tuple[tuple[int, time, time], ...], list[Span]] = {}
-    for pk, (capacity, _buffer) in facts.items():
-        pattern = tuple(sorted(hours.get(pk, [])))
-        if pattern not in laid_out:
-            laid_out[pattern] = _open_spans(list(pattern), lo, hi)
-        spans = laid_out[pattern]
-        blocked = [*outages.get(pk, []), *_blocked(taken.get(pk, []), capacity)]
-        if _longest_gap(spans, blocked) >= need:
-            free.add(pk)
-    return free
+    return freetime.free_exactly(ids, lo, hi, timedelta(hours=window.min_hours), now)
+
+
+def free_instruments(ids: list[int], window: FreeWindow, *, now: datetime) -> set[int]:
+    """`instruments_with_free_slot`, read from the free-time summary the services keep.
+
+    Instruments the summary does not cover yet (no profile) or whose summary counts a hold
+    that has ended are checked exactly.
+    """
+    lo, hi = max(window.lo, now), window.hi
+    return freetime.free_among(ids, lo, hi, timedelta(hours=window.min_hours), now)
 
 
 def _search_free(
@@ -403,43 +304,47 @@ def _search_free(
     offset: int,
     limit: int,
 ) -> SearchResult:
-    """Search, then keep the candidates with a free slot in the window (one pass, set-based)."""
+    """Search, then keep the candidates with a free slot in the window (one pass, set-based).
+
+    The engine only ranks here (no facets, no match count, no highlighting): facets and the
+    total are counted over the free candidates, and only the page is copied and highlighted.
+    """
     page = index.search(
         q,
         filters=filters,
         ranges=ranges,
-        facets=FACETS,
-        facet_size=60,
         sort=order,
         offset=0,
         limit=FREE_CANDIDATES,
         highlight_width=None,
+        count=False,
     )
-    free = instruments_with_free_slot([int(h.id) for h in page.hits], window, now=now)
+    free = free_instruments([int(h.id) for h in page.hits], window, now=now)
     kept = [h for h in page.hits if int(h.id) in free]
-    docs = [{**h.doc, "score": h.score} for h in kept]
-    for doc in docs:
+    if sort == "distance" and origin is not None:
+        far = (math.inf, 0.0)
+        by_city = {c: _distance_km(origin, xy) for c, xy in coords.items()}
+        kept.sort(key=lambda h: far[0] if (d := by_city.get(h.doc.get("city", ""))) is None else d)
+    shown: list[dict[str, Any]] = []
+    for h in kept[offset : offset + limit]:
+        doc = {**h.doc, "score": h.score}
         c = coords.get(doc.get("city", ""))
-        doc["distance_km"] = _distance_km(origin, c) if origin and c else None
-    if sort == "distance":
-        docs.sort(key=lambda d: math.inf if d["distance_km"] is None else d["distance_km"])
-    for doc in docs:
-        if doc["distance_km"] is not None:
-            doc["distance_km"] = round(doc["distance_km"])
-    shown = docs[offset : offset + limit]
-    for doc in shown:  # highlight only the page (the engine skipped it for 2,000 candidates)
+        doc["distance_km"] = round(_distance_km(origin, c)) if origin and c else None
+        # Highlight only the page (the engine skipped it for 2,000 candidates).
         doc["highlights"] = {
             tf.name: highlight(doc[tf.name], page.terms, width=120)
             for tf in indexing.INSTRUMENT.text_fields
             if doc.get(tf.name)
         }
+        shown.append(doc)
     # Facet counts over the instruments that are free, not over every engine match.
-    counted: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
-    for doc in docs:
-        for name in FACETS:
-            value = doc.get(name)
-            values = value if isinstance(value, list) else [value] if value else []
-            counted[name].update({str(v) for v in values})
+    counted: dict[str, Counter[str]] = {}
+    for name in FACETS:
+        values = [h.doc.get(name) for h in kept]
+        counted[name] = Counter(
+            [str(v) for v in values if v and not isinstance(v, list)]
+            + [str(x) for v in values if isinstance(v, list) for x in set(v)]
+        )
     labels = _labels()
     facets = {
         name: [
@@ -449,7 +354,7 @@ def _search_free(
         for name in FACETS
     }
     return SearchResult(
-        total=len(docs),
+        total=len(kept),
         hits=shown,
         facets=facets,
         took_ms=page.took_ms,

@@ -25,7 +25,7 @@ from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
 from techexchange.core.audit import audit
 from techexchange.core.errors import Conflict, PermissionDenied, Problem, ValidationFailed
-from techexchange.resources import indexing
+from techexchange.resources import freetime, indexing
 from techexchange.resources.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -70,9 +70,11 @@ __all__ = [
     "expire_holds",
     "finish_booking",
     "grant_qualification",
+    "hand_on_lapsed_holds",
     "join_waitlist",
     "move_booking",
     "record_usage",
+    "refresh_free_time",
     "reject_booking",
     "release_no_shows",
     "request_order",
@@ -135,6 +137,33 @@ def _service_for(instrument: Instrument, service: InstrumentService | None) -> s
     return service.mode
 
 
+def _calendar_changed(
+    instrument_id: int, spans: list[tuple[datetime | None, datetime | None]], now: datetime
+) -> None:
+    """Rewrite the free-time summary of the days these spans touch (same transaction)."""
+    known = [(s, e) for s, e in spans if s is not None and e is not None]
+    if known:
+        lo = min(s for s, _e in known)
+        hi = max(e for _s, e in known)
+        freetime.refresh(instrument_id, lo, hi, now=now)
+
+
+def _span(b: Booking) -> tuple[datetime | None, datetime | None]:
+    return b.starts_at, b.blocked_until or b.ends_at
+
+
+def refresh_free_time(
+    *, instrument_ids: list[int] | None = None, now: datetime | None = None
+) -> int:
+    """Rebuild the free-time summary (all instruments, or these); return the day rows written.
+
+    For bulk loads and repairs: the services keep the summary current on their own.
+    """
+    now = now or clock.now()
+    with transaction.atomic():
+        return freetime.rebuild(now=now, ids=instrument_ids)
+
+
 def _is_bookable(instrument: Instrument) -> bool:
     from techexchange.resources.models import BOOKABLE_STATES
 
@@ -154,6 +183,7 @@ def _expire_stale(instrument: Instrument, lo: datetime, hi: datetime, now: datet
         booking.status = BookingStatus.EXPIRED
         booking.save(update_fields=["status"])
         audit(actor=None, action="booking.expire", obj=booking, data={"at": now.isoformat()})
+        _calendar_changed(instrument.pk, [_span(booking)], now)
 
 
 def _refuse(problems: list[Problem]) -> None:
@@ -251,9 +281,9 @@ def book_instrument(
     rules = rules_for(instrument)
     buffer = timedelta(minutes=rules.buffer_minutes)
     with transaction.atomic():
-        if instrument.capacity > 1 and connection.vendor == "postgresql":
-            # Shared areas count bookings: serialise them on the instrument row.
-            Instrument.objects.select_for_update().filter(pk=instrument.pk).first()
+        # Writers of the calendar go one at a time per instrument (the free-time summary; shared
+        # areas count bookings), always taking this lock first.
+        freetime.lock(instrument.pk)
         if connection.vendor == "postgresql" and _has_quota(rules):
             _lock_quota(instrument, booked_by)
         _expire_stale(instrument, starts_at, ends_at, now)
@@ -329,13 +359,16 @@ def book_instrument(
             created_at=now,
         )
         _insert(booking)
-        WaitlistEntry.objects.filter(
+        used = WaitlistEntry.objects.filter(
             instrument=instrument,
             user=booked_by,
             hold_until__gt=now,
             held_from__lt=ends_at,
             held_to__gt=starts_at,
-        ).update(hold_until=now)
+        )
+        spans = [_span(booking), *used.values_list("held_from", "held_to")]
+        used.update(hold_until=now, hold_closed_at=now)
+        _calendar_changed(instrument.pk, spans, now)
         audit(
             actor=actor,
             action="booking.request" if pending else "booking.create",
@@ -423,6 +456,7 @@ def approve_booking(*, booking: Booking, actor: Any, now: datetime | None = None
     now = now or clock.now()
     require(actor, Action.APPROVE_BOOKING, _target(booking.instrument))
     with transaction.atomic():
+        freetime.lock(booking.instrument_id)
         b = _locked(booking)
         if b.status != BookingStatus.PENDING:
             raise Conflict(
@@ -430,9 +464,7 @@ def approve_booking(*, booking: Booking, actor: Any, now: datetime | None = None
                 problems=[Problem("not_pending", "该预约不在待审批状态", "status")],
             )
         if b.hold_expires_at is not None and b.hold_expires_at <= now:
-            b.status = BookingStatus.EXPIRED
-            b.save(update_fields=["status"])
-            audit(actor=None, action="booking.expire", obj=b)
+            _expire_pending(b, now)
             raise Conflict(
                 "申请已过期，时段已释放",
                 problems=[Problem("hold_expired", "申请已过期，时段已释放", "status")],
@@ -443,6 +475,7 @@ def approve_booking(*, booking: Booking, actor: Any, now: datetime | None = None
         b.decided_at = now
         b.save(update_fields=["status", "hold_expires_at", "decided_by", "decided_at"])
         audit(actor=actor, action="booking.approve", obj=b)
+        _calendar_changed(b.instrument_id, [_span(b)], now)  # no longer a hold that ends
     return b
 
 
@@ -457,6 +490,7 @@ def reject_booking(
             "须说明理由", problems=[Problem("reason_required", "驳回须填写理由", "reason")]
         )
     with transaction.atomic():
+        freetime.lock(booking.instrument_id)
         b = _locked(booking)
         if b.status != BookingStatus.PENDING:
             raise Conflict(
@@ -470,6 +504,7 @@ def reject_booking(
         b.save(update_fields=["status", "decided_by", "decided_at", "cancel_reason"])
         audit(actor=actor, action="booking.reject", obj=b, reason=reason.strip())
         _notify_waitlist(b, now)
+        _calendar_changed(b.instrument_id, [_span(b)], now)
     return b
 
 
@@ -488,6 +523,7 @@ def cancel_booking(
     override = _override_allowed(actor, booking.instrument, override_reason)
     rules = rules_for(booking.instrument)
     with transaction.atomic():
+        freetime.lock(booking.instrument_id)
         b = _locked(booking)
         problems = cancel_problems(status=b.status, starts_at=b.starts_at, rules=rules, now=now)
         waived = [p.code for p in problems if override and p.code == "min_notice_cancel"]
@@ -510,6 +546,7 @@ def cancel_booking(
                 data={"waived": waived},
             )
         _notify_waitlist(b, now)
+        _calendar_changed(b.instrument_id, [_span(b)], now)
     return b
 
 
@@ -560,6 +597,7 @@ def record_usage(
     if problems:
         raise ValidationFailed("使用记录有误", problems=problems)
     with transaction.atomic():
+        freetime.lock(booking.instrument_id)
         b = _locked(booking)
         staff = can_user(actor, Action.APPROVE_BOOKING, _target(b.instrument))
         own_slot = getattr(actor, "pk", None) == b.user_id and b.kind == BookingKind.SLOT
@@ -638,6 +676,7 @@ def record_usage(
         )
         if b.ends_at is not None and ended_at < b.ends_at:
             _notify_waitlist(b, now)
+        _calendar_changed(b.instrument_id, [_span(b)], now)
     return usage
 
 
@@ -686,6 +725,7 @@ def _successor(
             "委托订单不能改约", problems=[Problem("not_a_slot", "委托订单不能改约", "kind")]
         )
     with transaction.atomic():
+        freetime.lock(old.instrument_id)
         b = _locked(old)
         if b.status not in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
             raise Conflict(
@@ -712,6 +752,7 @@ def _successor(
             actor=actor,
         )
         audit(actor=actor, action=action, obj=b, data={"successor": new.pk})
+        _calendar_changed(b.instrument_id, [_span(b)], now)
     return new
 
 
@@ -791,6 +832,7 @@ def book_series(
         raise ValidationFailed("周期预约不符合规则", problems=problems)
     out: list[Booking] = []
     with transaction.atomic():
+        freetime.lock(instrument.pk)
         series = BookingSeries.objects.create(
             instrument=instrument,
             user=booked_by,
@@ -866,28 +908,34 @@ def _notify_waitlist(booking: Booking, now: datetime) -> None:
     """
     if booking.starts_at is None or booking.ends_at is None:
         return
-    freed_until = booking.blocked_until or booking.ends_at
+    freed = (booking.starts_at, booking.blocked_until or booking.ends_at)
+    _offer(booking.instrument_id, freed, now, cause={"freed_by": booking.pk})
+
+
+def _offer(
+    instrument_id: int, freed: tuple[datetime, datetime], now: datetime, cause: dict[str, Any]
+) -> WaitlistEntry | None:
+    """Offer a freed stretch to the first waiting user, in order of joining, not yet told.
+
+    The entry is taken under its row lock and marked told in the same transaction, so two
+    releases at once never offer one stretch to two waiting users.
+    """
     entry = (
         WaitlistEntry.objects.select_for_update()
         .select_related("user", "instrument")
         .filter(
-            instrument_id=booking.instrument_id,
+            instrument_id=instrument_id,
             notified_at__isnull=True,
-            starts_at__lt=freed_until,
-            ends_at__gt=max(booking.starts_at, now),
+            starts_at__lt=freed[1],
+            ends_at__gt=max(freed[0], now),
         )
         .order_by("created_at", "id")
         .first()
     )
     if entry is None:
-        return
+        return None
     rules = rules_for(entry.instrument)
-    hold = waitlist_hold(
-        freed=(booking.starts_at, freed_until),
-        wanted=(entry.starts_at, entry.ends_at),
-        rules=rules,
-        now=now,
-    )
+    hold = waitlist_hold(freed=freed, wanted=(entry.starts_at, entry.ends_at), rules=rules, now=now)
     entry.notified_at = now
     if hold is not None:
         entry.held_from, entry.held_to, entry.hold_until = hold
@@ -898,7 +946,7 @@ def _notify_waitlist(booking: Booking, now: datetime) -> None:
         action="waitlist.notify",
         obj=entry,
         data={
-            "freed_by": booking.pk,
+            **cause,
             "hold_until": entry.hold_until.isoformat() if entry.hold_until else None,
             "mailed": bool(email),
         },
@@ -909,6 +957,54 @@ def _notify_waitlist(booking: Booking, now: datetime) -> None:
             lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email]),
             robust=True,
         )
+    return entry
+
+
+def hand_on_lapsed_holds(*, now: datetime | None = None) -> int:
+    """Offer each wait-list hold that ran out unused to the next waiting user; return how many.
+
+    Idempotent and safe to run in several processes at once: each lapsed hold is closed under
+    its row lock (after the instrument's), so exactly one run hands it on. Only the part of the
+    held stretch that is still free is offered.
+    """
+    now = now or clock.now()
+    n = 0
+    for candidate in WaitlistEntry.objects.filter(
+        hold_until__lte=now, hold_closed_at__isnull=True, held_from__isnull=False
+    ).only("pk", "instrument_id"):
+        with transaction.atomic():
+            freetime.lock(candidate.instrument_id)
+            entry = (
+                WaitlistEntry.objects.select_for_update()
+                .select_related("instrument")
+                .filter(pk=candidate.pk, hold_until__lte=now, hold_closed_at__isnull=True)
+                .first()
+            )
+            if entry is None or entry.held_from is None or entry.held_to is None:
+                continue  # handed on by another run meanwhile
+            entry.hold_closed_at = now
+            entry.save(update_fields=["hold_closed_at"])
+            audit(
+                actor=None,
+                action="waitlist.lapse",
+                obj=entry,
+                data={"held_from": entry.held_from.isoformat(), "at": now.isoformat()},
+            )
+            lo, hi = max(entry.held_from, now), entry.held_to
+            if lo < hi:
+                rules = rules_for(entry.instrument)
+                taken = [
+                    (b.starts_at - timedelta(minutes=rules.buffer_minutes), b.blocked_until)
+                    for b in blocked_spans(entry.instrument, lo, hi, now=now)
+                    if b.starts_at is not None and b.blocked_until is not None
+                ]
+                taken += list(outage_spans(entry.instrument, lo, hi))
+                for run in freetime.free_runs([(lo, hi)], taken):
+                    if _offer(entry.instrument_id, run, now, cause={"lapsed": entry.pk}):
+                        break
+            _calendar_changed(entry.instrument_id, [(entry.held_from, entry.held_to)], now)
+            n += 1
+    return n
 
 
 def _waitlist_mail(entry: WaitlistEntry) -> tuple[str, str]:
@@ -965,6 +1061,7 @@ def release_no_shows(*, now: datetime | None = None) -> int:
         ):
             continue
         with transaction.atomic():
+            freetime.lock(candidate.instrument_id)
             b = _locked(candidate)
             if not is_no_show(status=b.status, starts_at=b.starts_at, rules=rules, now=now):
                 continue  # checked in meanwhile, or released by another run
@@ -972,6 +1069,7 @@ def release_no_shows(*, now: datetime | None = None) -> int:
             b.save(update_fields=["status"])
             audit(actor=None, action="booking.no_show", obj=b, data={"at": now.isoformat()})
             _notify_waitlist(b, now)
+            _calendar_changed(b.instrument_id, [_span(b)], now)
             released += 1
     return released
 
@@ -982,23 +1080,40 @@ def expire_holds(*, now: datetime | None = None) -> int:
     n = 0
     for candidate in Booking.objects.filter(
         status=BookingStatus.PENDING, hold_expires_at__lte=now
-    ).only("pk"):
+    ).only("pk", "instrument_id"):
         with transaction.atomic():
+            freetime.lock(candidate.instrument_id)
             b = _locked(candidate)
             if b.status != BookingStatus.PENDING:
                 continue
-            b.status = BookingStatus.EXPIRED
-            b.save(update_fields=["status"])
-            audit(actor=None, action="booking.expire", obj=b)
-            _notify_waitlist(b, now)
+            _expire_pending(b, now)
             n += 1
     return n
 
 
+def _expire_pending(b: Booking, now: datetime) -> None:
+    """A pending request's hold ran out: it expires, the wait list hears, the summary follows.
+
+    Called with the instrument's and the booking's locks held.
+    """
+    b.status = BookingStatus.EXPIRED
+    b.save(update_fields=["status"])
+    audit(actor=None, action="booking.expire", obj=b)
+    _notify_waitlist(b, now)
+    _calendar_changed(b.instrument_id, [_span(b)], now)
+
+
 def create_outage(
-    *, instrument: Instrument, actor: Any, starts_at: datetime, ends_at: datetime, reason: str
+    *,
+    instrument: Instrument,
+    actor: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    now: datetime | None = None,
 ) -> tuple[Outage, list[Booking]]:
     """Take an instrument out of service; return the active bookings that now clash."""
+    now = now or clock.now()
     require(actor, Action.MANAGE_RESOURCE, _target(instrument))
     problems = []
     if starts_at >= ends_at:
@@ -1008,6 +1123,7 @@ def create_outage(
     if problems:
         raise ValidationFailed("停机信息有误", problems=problems)
     with transaction.atomic():
+        freetime.lock(instrument.pk)
         outage = Outage.objects.create(
             instrument=instrument,
             starts_at=starts_at,
@@ -1016,6 +1132,7 @@ def create_outage(
             created_by=actor,
         )
         audit(actor=actor, action="outage.create", obj=outage, reason=reason)
+        _calendar_changed(instrument.pk, [(starts_at, ends_at)], now)
     return outage, blocked_spans(instrument, starts_at, ends_at)
 
 
@@ -1215,4 +1332,6 @@ def save_instrument(
             data={"asset_id": inst.asset_id},
         )
         indexing.emit([inst.pk])
+        freetime.lock(inst.pk)
+        freetime.refresh_instrument(inst.pk, now=clock.now())  # the state may have changed
     return inst

@@ -11,12 +11,23 @@ from techexchange.resources import indexing, services
 
 @task()
 def release_no_shows(now: str | None = None) -> int:
-    """Release bookings nobody checked in to and expire lapsed holds (idempotent).
+    """Release bookings nobody checked in to, expire lapsed requests, hand lapsed wait-list
+    holds on to the next waiting user (idempotent, safe in several workers at once).
 
     `now` (ISO-8601) is for tests and replays; the scheduler passes nothing.
     """
     at = datetime.fromisoformat(now) if now else None
-    return services.release_no_shows(now=at) + services.expire_holds(now=at)
+    return (
+        services.release_no_shows(now=at)
+        + services.expire_holds(now=at)
+        + services.hand_on_lapsed_holds(now=at)
+    )
+
+
+@task()
+def refresh_free_time() -> int:
+    """Rebuild the free-time summary of the availability filter (a repair; nightly)."""
+    return services.refresh_free_time()
 
 
 @task()

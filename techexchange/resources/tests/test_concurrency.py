@@ -122,3 +122,101 @@ def test_concurrent_bookings_of_one_user_cannot_both_pass_a_quota_of_one(referen
     assert outcomes.count("quota_future_count") == QUOTA_THREADS - 1, outcomes
     active = Booking.objects.filter(instrument=instrument, user=user, status__in=ACTIVE_STATUSES)
     assert active.count() == 1
+
+
+RELEASE_THREADS = 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_release_jobs_running_at_once_hand_a_lapsed_hold_to_one_waiting_user(reference_data):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite runs one writer at a time")
+    from techexchange.resources.models import WaitlistEntry
+    from techexchange.resources.tests.factories import make_policy
+
+    instrument = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    alice, *waiting = [make_customer() for _ in range(4)]
+    booking = services.book_instrument(
+        instrument=instrument, booked_by=alice, starts_at=at(3, 10), ends_at=at(3, 12), now=NOW
+    )
+    entries = [
+        services.join_waitlist(
+            instrument=instrument,
+            user=user,
+            starts_at=at(3, 10),
+            ends_at=at(3, 12),
+            now=NOW + timedelta(minutes=k),
+        )
+        for k, user in enumerate(waiting)
+    ]
+    services.cancel_booking(booking=booking, actor=alice, now=NOW)
+    later = NOW + timedelta(minutes=61)
+    barrier = threading.Barrier(RELEASE_THREADS)
+
+    def run(_k: int) -> int:
+        try:
+            barrier.wait()
+            return services.hand_on_lapsed_holds(now=later)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(RELEASE_THREADS) as pool:
+        handed = list(pool.map(run, range(RELEASE_THREADS)))
+    assert sum(handed) == 1, handed
+    told = WaitlistEntry.objects.filter(pk__in=[e.pk for e in entries], notified_at__isnull=False)
+    # The first was told at the cancellation, exactly one more (the second in line) now.
+    assert sorted(told.values_list("pk", flat=True)) == [entries[0].pk, entries[1].pk]
+    held = WaitlistEntry.objects.filter(instrument=instrument, hold_until__gt=later)
+    assert list(held.values_list("pk", flat=True)) == [entries[1].pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_and_a_no_show_release_of_one_booking_at_once_tell_one_waiting_user(
+    reference_data,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite runs one writer at a time")
+    from techexchange.core.errors import ValidationFailed
+    from techexchange.resources.models import WaitlistEntry
+    from techexchange.resources.tests.factories import make_policy
+
+    instrument = make_instrument(
+        policy=make_policy(waitlist_hold_minutes=60, no_show_grace_minutes=15)
+    )
+    alice, bob, carol = (make_customer() for _ in range(3))
+    booking = services.book_instrument(
+        instrument=instrument, booked_by=alice, starts_at=at(3, 10), ends_at=at(3, 12), now=NOW
+    )
+    for k, user in enumerate((bob, carol)):
+        services.join_waitlist(
+            instrument=instrument,
+            user=user,
+            starts_at=at(3, 10),
+            ends_at=at(3, 12),
+            now=NOW + timedelta(minutes=k),
+        )
+    barrier = threading.Barrier(2)
+
+    def cancel() -> str:
+        try:
+            barrier.wait()
+            services.cancel_booking(booking=booking, actor=alice, now=at(3, 9))
+            return "cancelled"
+        except ValidationFailed as exc:
+            return ",".join(exc.codes)
+        finally:
+            connection.close()
+
+    def release() -> str:
+        try:
+            barrier.wait()
+            return f"released {services.release_no_shows(now=at(3, 10, 20))}"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(f.result() for f in (pool.submit(cancel), pool.submit(release)))
+    assert outcomes in (["cancelled", "released 0"], ["not_cancellable", "released 1"]), outcomes
+    told = WaitlistEntry.objects.filter(instrument=instrument, notified_at__isnull=False)
+    assert told.count() == 1
+    assert told.get().user_id == bob.pk

@@ -154,3 +154,93 @@ def test_the_hold_rule_is_pure_and_never_outlasts_the_held_part():
     )
     assert waitlist_hold(freed=freed, wanted=wanted, rules=Rules(), now=at(3, 9)) is None
     assert waitlist_hold(freed=freed, wanted=wanted, rules=rules, now=at(3, 12)) is None
+
+
+# -- hand-on: a hold that lapses unused goes to the next waiting user -------------------------
+
+
+def _held(sem, alice, *waiting, minutes=60):
+    booking = book(sem, alice, at(3, 10), at(3, 12))
+    entries = [
+        wait(sem, user, at(3, 10), at(3, 12), now=NOW + timedelta(minutes=k))
+        for k, user in enumerate(waiting)
+    ]
+    services.cancel_booking(booking=booking, actor=alice, now=NOW)
+    for e in entries:
+        e.refresh_from_db()
+    return entries
+
+
+def test_a_lapsed_hold_is_handed_on_to_the_next_waiting_user_once(
+    people, django_capture_on_commit_callbacks
+):
+    alice, bob, carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    first, second = _held(sem, alice, bob, carol)
+    assert first.hold_until == NOW + timedelta(minutes=60) and second.notified_at is None
+    later = NOW + timedelta(minutes=61)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.hand_on_lapsed_holds(now=later) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.hold_closed_at == later
+    assert second.notified_at == later
+    assert (second.held_from, second.held_to) == (at(3, 10), at(3, 12))
+    assert second.hold_until == later + timedelta(minutes=60)
+    assert [m.to for m in mail.outbox] == [[carol.email]]
+    (lapse,) = [e for e in entries_for(first) if e.action == "waitlist.lapse"]
+    (notify,) = [e for e in entries_for(second) if e.action == "waitlist.notify"]
+    assert notify.data["lapsed"] == first.pk and lapse.actor is None
+    # Now only carol may book it; bob's turn is over.
+    with pytest.raises(Conflict):
+        book(sem, bob, at(3, 10), at(3, 11), now=later)
+    # The job is idempotent: a second run hands nothing on.
+    assert services.hand_on_lapsed_holds(now=later) == 0
+    assert services.hand_on_lapsed_holds(now=later + timedelta(minutes=1)) == 0
+
+
+def test_a_hold_used_by_its_waiting_user_is_not_handed_on(people):
+    alice, bob, carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    first, second = _held(sem, alice, bob, carol)
+    book(sem, bob, at(3, 10), at(3, 12), now=NOW + timedelta(minutes=5))
+    first.refresh_from_db()
+    assert first.hold_closed_at == NOW + timedelta(minutes=5)
+    assert services.hand_on_lapsed_holds(now=NOW + timedelta(hours=2)) == 0
+    second.refresh_from_db()
+    assert second.notified_at is None
+
+
+def test_only_the_part_still_free_is_handed_on(people):
+    alice, bob, carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    admin = make_staff(sem, OrgRole.ADMIN)
+    _first, second = _held(sem, alice, bob, carol)
+    book(sem, admin, at(3, 10), at(3, 11), override_reason="设备验收")
+    services.hand_on_lapsed_holds(now=NOW + timedelta(minutes=61))
+    second.refresh_from_db()
+    assert (second.held_from, second.held_to) == (at(3, 11), at(3, 12))
+
+
+def test_a_lapsed_hold_with_nobody_else_waiting_frees_the_slot_for_everyone(people):
+    alice, bob, carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    (first,) = _held(sem, alice, bob)
+    later = NOW + timedelta(minutes=61)
+    assert services.hand_on_lapsed_holds(now=later) == 1
+    first.refresh_from_db()
+    assert first.hold_closed_at == later
+    assert book(sem, carol, at(3, 10), at(3, 12), now=later).status == "confirmed"
+
+
+def test_the_release_job_hands_lapsed_holds_on(people):
+    from techexchange.resources import tasks
+
+    alice, bob, carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    _first, second = _held(sem, alice, bob, carol)
+    later = NOW + timedelta(minutes=61)
+    tasks.release_no_shows.call(now=later.isoformat())
+    second.refresh_from_db()
+    assert second.notified_at == later

@@ -364,12 +364,9 @@ def rank_candidates(
         fit = _fit(
             need, cand, text_value, w, now, neighbours, freshness_half_life_days, need_keywords
         )
-        total = 0.0
-        weighted = 0.0
-        for _name, value, weight in fit:
-            total += weight
-            weighted += value * weight
-        scored.append((-(weighted / (total or 1.0)), order, cand, fit))
+        total = sum(f[2] for f in fit) or 1.0  # sum() as before: its rounding is compensated
+        score = sum(f[1] * f[2] for f in fit) / total
+        scored.append((-score, order, cand, fit))
     scored.sort(key=lambda t: (t[0], t[1]))
     if limit is not None:
         scored = scored[: max(0, limit)]

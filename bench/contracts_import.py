@@ -76,7 +76,9 @@ print(
     f"peak RSS {peak_mb:.0f} MB"
 )
 for stage, seconds in result.timings.items():
-    print(f"  {stage}: {seconds:.2f}" + ("" if stage.endswith("cells") else " s"))
+    cpu = result.cpu.get(stage)
+    used = f" (CPU {cpu:.2f} s)" if cpu is not None else ""
+    print(f"  {stage}: {seconds:.2f}" + ("" if stage.endswith("cells") else " s") + used)
 if result.problems:
     print("first problems:", result.problems[:3])
 

@@ -145,6 +145,7 @@ class ImportResult:
     dry_run: bool = False
     report_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    cpu: dict[str, float] = field(default_factory=dict)  # this process's CPU seconds per stage
 
     @property
     def ok(self) -> bool:
@@ -445,6 +446,8 @@ def import_contracts(
                 result.written = 0
             started = time.perf_counter()
         result.timings["commit"] = time.perf_counter() - started
+        result.cpu = cols.cpu
+        cols.detach()
     bar.close()
     result.problems.sort(key=lambda p: p.row)  # stable: a row's problems keep their order
     _finish_report(path, result, write_report)
@@ -488,7 +491,9 @@ class _Columns:
         import duckdb
 
         self.timings = timings
+        self.cpu: dict[str, float] = {}
         self.clock = time.perf_counter()
+        self.cpu_clock = time.process_time()
         self.path = path
         self.header = header
         self.index = index
@@ -503,18 +508,30 @@ class _Columns:
             "SET preserve_insertion_order = true"
         )
         self.files = 0
+        # Staging needs DuckDB's SQLite extension and a connection that can let go of the
+        # stage file once the import's transaction ends (not inside a caller's transaction).
+        self.staged = (
+            connection.vendor == "sqlite"
+            and not connection.in_atomic_block
+            and _sqlite_extension_file() is not None
+        )
+        self.stage_alias = "contracts_import_stage"
+        self.attached = False
 
     def __enter__(self) -> _Columns:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.attached and not connection.in_atomic_block:
+            self.detach()
         self.con.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _lap(self, stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - self.clock
-        self.clock = now
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + cpu - self.cpu_clock
+        self.clock, self.cpu_clock = now, cpu
 
     def _scalar(self, sql: str) -> Any:
         row = self.con.execute(sql).fetchone()
@@ -552,7 +569,10 @@ class _Columns:
         width = len(self.header)
         cols = [(f"c{i}", "VARCHAR") for i in range(width)]
         picked = ", ".join(f"{columnar.strip_sql(f'c{self.index[k]}')} AS {k}" for k in self.keys)
-        blank = " AND ".join(f"{columnar.strip_sql(f'c{i}')} = ''" for i in range(width))
+        # A row is blank when all its cells together hold no character but white space: one
+        # search per row, which stops at the first character of a row that is not blank.
+        every = ", ".join(f"c{i}" for i in range(width))
+        blank = f"NOT regexp_matches(concat({every}), {columnar.lit(columnar.NOT_SPACE)})"
         try:
             self.con.execute(
                 f"CREATE OR REPLACE TABLE src AS SELECT ordinality - 1 AS row_no, {picked},"
@@ -601,15 +621,16 @@ class _Columns:
         }
         required = [c.key for c in COLUMNS if c.required]
         derived = columnar.derived_sql("src", self.keys, self.ctx, required=required, maps=lookups)
-        self.con.execute(f"CREATE OR REPLACE TABLE cand AS {derived}")
-        self.con.execute("CREATE OR REPLACE TABLE good AS SELECT * EXCLUDE (ok) FROM cand WHERE ok")
+        # `good` keeps the `ok` column: the reference reads the rows it does not pass, which
+        # are then deleted (one table of a million wide rows instead of two).
+        self.con.execute(f"CREATE OR REPLACE TABLE good AS {derived}")
         self._lap("rules (vectorised)")
         # Rows the filter did not pass: the reference says what is wrong (or rescues them).
         parser = _Parser(self.index, maps)
         width = max(self.index.values()) + 1
         cur = self.con.execute(
             f"SELECT s.row_no, {', '.join(f's.{k}' for k in self.keys)} FROM src s"
-            " JOIN cand c USING (row_no) WHERE NOT c.ok ORDER BY s.row_no"
+            " JOIN good c USING (row_no) WHERE NOT c.ok ORDER BY s.row_no"
         )
         rescued: list[list[Any]] = []
         while chunk := cur.fetchmany(10_000):
@@ -626,7 +647,7 @@ class _Columns:
                     _reject_all(result, rec[0], problems)
                     continue
                 rescued.append(columnar.as_row(_fields(data, extras, self.ctx), rec[0]))
-        self.con.execute("DROP TABLE cand")
+        self.con.execute("DELETE FROM good WHERE NOT ok")
         if rescued:
             self._table("rescued", columnar.GOOD_COLUMNS, rescued)
             self.con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
@@ -726,10 +747,13 @@ class _Columns:
                     verdict,
                     f"合同登记编号{number}已被其他合同使用",
                 )
-        con.execute(
-            "CREATE OR REPLACE TABLE final AS SELECT g.* FROM good g JOIN verdict v"
-            " USING (row_no) WHERE v.verdict = 'write'"
-        )
+        if self._scalar("SELECT count(*) FROM verdict WHERE verdict <> 'write'"):
+            con.execute(
+                "CREATE OR REPLACE TABLE final AS SELECT g.* FROM good g JOIN verdict v"
+                " USING (row_no) WHERE v.verdict = 'write'"
+            )
+        else:  # every row is written (the usual case): no copy
+            con.execute("DROP TABLE IF EXISTS final; ALTER TABLE good RENAME TO final")
         result.written = self._scalar("SELECT count(*) FROM final")
         self._lap("duplicates in the database (join)")
 
@@ -841,25 +865,75 @@ class _Columns:
             )
             con.execute("ALTER TABLE final DROP COLUMN seq")
         self._lap("numbering")
-        with _sqlite_cache():
-            _insert(con, self.tmp, bar)
+        self._aggregate()
+        if self.staged:
+            self._stage()
+        total = self._scalar("SELECT count(*) FROM final")
+        with _sqlite_cache(), _indexes_rebuilt_after(total):
+            if self.staged:
+                _insert_staged(self.stage_alias, bar, total)
+            else:
+                _insert(con, self.tmp, bar)
             self._lap("insert")
-            self._rollup()
+        self._lap("index rebuild")
+        self._upsert_rollup()
 
-    def _rollup(self) -> None:
-        """One aggregate per cuboid and basis, upserted cell by cell into the rollup."""
+    # -- staging (SQLite): DuckDB writes the rows into a SQLite file of its own, which the
+    # import's connection attaches and copies from in SQL: no Python object per row or cell.
+
+    def _stage(self) -> None:
+        path = self.tmp / "stage.sqlite3"
+        self.con.execute(f"LOAD {columnar.lit(str(_sqlite_extension(self.tmp)))}")
+        self.con.execute(
+            f"SET preserve_insertion_order = true; ATTACH {columnar.lit(str(path))}"
+            " AS stage (TYPE sqlite)"
+        )
+        varying = ", ".join(
+            f"CAST({c} AS VARCHAR) AS {c}" if t == "DATE" else c for c, t in _staged_columns()
+        )
+        key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
+        # In registration-number (and cell key) order: the unique indexes then grow at
+        # their end instead of being written all over the tree.
+        order = " ORDER BY registration_number" if STAGE_SORTED else ""
+        self.con.execute(
+            f"CREATE TABLE stage.final AS SELECT {varying} FROM final{order};"
+            f" CREATE TABLE stage.cells AS SELECT * FROM cells ORDER BY {key}; DETACH stage"
+        )
+        self._lap("stage (DuckDB to SQLite)")
+        with connection.cursor() as cursor:
+            cursor.execute(f"ATTACH DATABASE %s AS {self.stage_alias}", [str(path)])
+        self.attached = True
+
+    def detach(self) -> None:
+        """Let go of the stage file (after the import's transaction has ended)."""
+        if self.attached:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DETACH DATABASE {self.stage_alias}")
+            self.attached = False
+
+    def _aggregate(self) -> None:
+        """One aggregate per cuboid and basis: the rollup cells this import adds to."""
         self.con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
         parts = []
         for basis, date_field in rollup.BASES.items():
             for cuboid in rollup.CUBOIDS:
-                dims = ", ".join(d if d in cuboid.dims else "''" for d in rollup.DIMS)
+                dims = ", ".join(d if d in cuboid.dims else f"'' AS {d}" for d in rollup.DIMS)
                 parts.append(
-                    f"SELECT {cuboid.id}, {columnar.lit(basis)}, year({date_field}), {dims},"
-                    " count(*), sum(turnover_fen), sum(technical_fen) FROM facts"
+                    f"SELECT {cuboid.id} AS cuboid, {columnar.lit(basis)} AS basis,"
+                    f" year({date_field}) AS year, {dims}, count(*) AS contracts,"
+                    " CAST(sum(turnover_fen) AS BIGINT) AS turnover_fen,"
+                    " CAST(sum(technical_fen) AS BIGINT) AS technical_fen FROM facts"
                     f" WHERE {date_field} IS NOT NULL GROUP BY ALL"
                 )
         self.con.execute(f"CREATE OR REPLACE TABLE cells AS {' UNION ALL '.join(parts)}")
         self._lap("rollup (aggregate)")
+
+    def _upsert_rollup(self) -> None:
+        """The cells into the rollup: one `INSERT … ON CONFLICT DO UPDATE` per import."""
+        if self.staged:
+            self.timings["rollup cells"] = rollup.upsert_from(f"{self.stage_alias}.cells")
+            self._lap("rollup (upsert)")
+            return
         if connection.vendor == "postgresql":
             # DuckDB writes the cells as CSV for COPY: no Python object per cell.
             out = self.tmp / "cells.csv"
@@ -965,6 +1039,94 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
             sqlite3.Cursor.executemany(raw, sql, rows)
             done += len(rows)
             bar.update(done)
+
+
+def _staged_columns() -> list[tuple[str, str]]:
+    """The columns of `final` that the contracts table stores (name, DuckDB type)."""
+    types = dict(columnar.GOOD_COLUMNS)
+    return [(c, types[c]) for c, const in _model_columns() if const is None]
+
+
+STAGE_SORTED = os.environ.get("TE_IMPORT_STAGE_SORTED", "1") == "1"
+STAGE_CHUNK = 50_000  # rows per INSERT … SELECT from the stage (the progress bar's step)
+
+
+def _insert_staged(alias: str, bar: _Progress, total: int) -> None:
+    """The staged rows into the contracts table, in SQL (SQLite)."""
+    table = connection.ops.quote_name(TechContract._meta.db_table)
+    columns = _model_columns()
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
+    exprs = []
+    for column, const in columns:
+        if const is None:
+            exprs.append(connection.ops.quote_name(column))
+            continue
+        value = const[1]
+        if isinstance(value, datetime):
+            value = connection.ops.adapt_datetimefield_value(value)
+        exprs.append(_sqlite_literal(value))
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {alias}.final"
+        " WHERE rowid > %s AND rowid <= %s ORDER BY rowid"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, total, STAGE_CHUNK):
+            cursor.execute(sql, [start, start + STAGE_CHUNK])
+            bar.update(min(total, start + STAGE_CHUNK))
+
+
+def _sqlite_extension_file() -> Path | None:
+    """DuckDB's SQLite extension as installed by pip (`duckdb-extension-sqlite`), if any."""
+    import importlib.util
+
+    import duckdb
+
+    spec = importlib.util.find_spec("duckdb_extension_sqlite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations)))
+    path = base / "extensions" / f"v{duckdb.__version__}" / "sqlite.duckdb_extension"
+    return path if path.is_file() else None
+
+
+def _sqlite_extension(tmp: Path) -> Path:
+    """A link to the extension under the name DuckDB derives its entry point from."""
+    source = _sqlite_extension_file()
+    assert source is not None  # staged only when it exists
+    link = tmp / "sqlite_scanner.duckdb_extension"
+    if not link.exists():
+        link.symlink_to(source)
+    return link
+
+
+# SQLite: a file at least this large, and at least as large as the registry, is inserted with
+# the secondary indexes dropped and built afterwards (sorting once beats a million random
+# B-tree inserts). Inside the import's transaction: readers keep seeing the committed indexes.
+REBUILD_INDEXES_FROM = int(os.environ.get("TE_IMPORT_REBUILD_INDEXES_FROM", "100000"))
+
+
+@contextmanager
+def _indexes_rebuilt_after(rows: int) -> Iterator[None]:
+    if connection.vendor != "sqlite" or rows < REBUILD_INDEXES_FROM:
+        yield
+        return
+    if rows < TechContract.objects.count():
+        yield
+        return
+    table = TechContract._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
+            " AND sql IS NOT NULL ORDER BY name",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    yield
+    with connection.cursor() as cursor:
+        for _name, sql in indexes:
+            cursor.execute(sql)  # a unique index that no longer holds fails: nothing is kept
 
 
 @contextmanager

@@ -35,6 +35,7 @@ __all__ = [
     "rebuild",
     "upsert_bulk",
     "upsert_cells",
+    "upsert_from",
 ]
 
 # Smallest first: the engine picks the first cuboid that keeps every dimension a query needs.
@@ -216,6 +217,26 @@ def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]], csv_path: str | None = 
         )
         cursor.execute("DROP TABLE contractstat_delta")
     return count
+
+
+def upsert_from(source: str) -> int:
+    """Upsert every cell of `source`, a table (or attached SQLite table) with the rollup's
+    columns, distinct cells, in key order; return the number of cells."""
+    table = connection.ops.quote_name(ContractStat._meta.db_table)
+    cols = ["cuboid", "basis", "year", *DIMS]
+    names = ", ".join([*cols, "contracts", "turnover_fen", "technical_fen"])
+    updates = ", ".join(
+        f"{m} = {table}.{m} + excluded.{m}" for m in ("contracts", "turnover_fen", "technical_fen")
+    )
+    with connection.cursor() as cursor:
+        # Identifiers are this module's constants and the importer's table name.
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} WHERE TRUE "  # noqa: S608
+            f"ORDER BY rowid ON CONFLICT ({', '.join(cols)}) DO UPDATE SET {updates}"
+        )
+        cursor.execute(f"SELECT count(*) FROM {source}")  # noqa: S608
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 def upsert_cells(params: list[tuple[Any, ...]]) -> None:

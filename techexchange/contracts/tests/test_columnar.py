@@ -224,3 +224,15 @@ def test_blank_lines_and_irregular_csv_keep_row_numbers(tmp_path: Path) -> None:
     result = import_contracts(path, valid_rows=True)
     assert [(p.row, p.code) for p in result.problems] == [(3, "invalid_date")]
     assert result.rows == 2 and result.written == 1
+
+
+def test_strip_sql_is_str_strip_for_every_white_space_and_control_character() -> None:
+    import duckdb
+
+    chars = [*columnar.WHITESPACE, *(chr(c) for c in range(33)), "\x7f", "\x85", "\xa0", "a", "项"]
+    cells = [f"{c}x{c}" for c in chars] + [f"{c}{c}" for c in chars] + ["", "x", "项 目"]
+    got = duckdb.execute(
+        f"SELECT list_transform(?::VARCHAR[], v -> {columnar.strip_sql('v')})", [cells]
+    ).fetchone()
+    assert got is not None and got[0] == [c.strip() for c in cells]
+    assert duckdb.execute(f"SELECT {columnar.strip_sql('NULL')}").fetchone() == ("",)

@@ -33,6 +33,7 @@ from techexchange.resources.models import (
     BookingSeries,
     BookingStatus,
     Charge,
+    FreeTimeProfile,
     Instrument,
     InstrumentService,
     Outage,
@@ -1294,6 +1295,7 @@ def save_instrument(
     }
     with transaction.atomic():
         created = instrument is None
+        was_bookable = instrument is not None and _is_bookable(instrument)
         inst = instrument or Instrument(holder=holder, is_synthetic=is_synthetic)
         for key, value in fields.items():
             setattr(inst, key, value.strip() if isinstance(value, str) else value)
@@ -1332,6 +1334,9 @@ def save_instrument(
             data={"asset_id": inst.asset_id},
         )
         indexing.emit([inst.pk])
-        freetime.lock(inst.pk)
-        freetime.refresh_instrument(inst.pk, now=clock.now())  # the state may have changed
+        if created:  # no open hours, no bookings yet: the profile is all there is
+            FreeTimeProfile.objects.create(instrument=inst, bookable=_is_bookable(inst), hours="")
+        elif _is_bookable(inst) != was_bookable:
+            freetime.lock(inst.pk)
+            freetime.refresh_instrument(inst.pk, now=clock.now())
     return inst

@@ -265,3 +265,29 @@ def test_runs_are_kept_apart_by_open_periods_and_joined_only_around_the_clock():
     spans = [(at(3, 8), at(3, 12)), (at(3, 12), at(3, 18))]
     assert freetime.longest_gap(spans, [(at(3, 11), at(3, 13))]) == timedelta(hours=5)
     assert freetime.longest_gap(spans, []) == timedelta(hours=6)
+
+
+def test_a_new_instrument_gets_its_profile_and_a_repair_takes_it_out_then_back():
+    from decimal import Decimal
+
+    from techexchange.accounts.models import OrgRole
+
+    holder = make_instrument().holder
+    holder_admin = make_staff(make_instrument(holder=holder), OrgRole.ADMIN)
+    data = services.InstrumentInput(
+        asset_id="NEW-1", name_zh="原子力显微镜", category="010800", original_value=Decimal("320"),
+        province="310000", city="310100",
+    )  # fmt: skip
+    inst = services.save_instrument(actor=holder_admin, holder=holder, data=data)
+    assert FreeTimeProfile.objects.get(instrument=inst).bookable
+    _book(inst, at(3, 0), at(3, 8))
+    assert _both([inst.pk], TUESDAY, TUESDAY, 16, NOW) == ({inst.pk}, {inst.pk})
+    from dataclasses import replace
+
+    broken = replace(data, state="awaiting_repair")
+    services.save_instrument(actor=holder_admin, holder=holder, data=broken, instrument=inst)
+    assert _both([inst.pk], TUESDAY, TUESDAY, 1, NOW) == (set(), set())
+    inst.refresh_from_db()
+    services.save_instrument(actor=holder_admin, holder=holder, data=data, instrument=inst)
+    assert _both([inst.pk], TUESDAY, TUESDAY, 16, NOW) == ({inst.pk}, {inst.pk})
+    assert _both([inst.pk], TUESDAY, TUESDAY, 16.5, NOW) == (set(), set())

@@ -64,8 +64,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--index", default="", help="a market_match.py --dir: time the recompute")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument(
+        "--alert-threshold", type=float, default=0.6, help="above 1: time storing without alerts"
+    )
     args = ap.parse_args()
     _setup(args.db)
+    from django.conf import settings
+
+    settings.MARKET_MATCH_ALERT_THRESHOLD = args.alert_threshold
 
     from django.db import transaction
 

@@ -13,6 +13,9 @@ calls it. Finally the batch path, `Matcher.match_many` over
 included, gives the time for 100,000 open requests (measured when `--batch 100000`,
 otherwise extrapolated from the batch).
 
+The batch here stores nothing: `bench/market_store.py --index DIR` times the whole recompute
+on an index built here, storing included.
+
 `--corpus templated` (the default, as before) writes every offer from one summary template and
 ~60 content words: each expansion term then has tens of thousands of postings and equal scores,
 the worst case. `--corpus varied` draws compound terms (~800 materials, 58 objects, 40

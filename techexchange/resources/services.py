@@ -753,6 +753,11 @@ def _successor(
             actor=actor,
         )
         audit(actor=actor, action=action, obj=b, data={"successor": new.pk})
+        if action == "booking.move" and b.starts_at is not None:
+            # What the move left behind goes to the wait list like a cancellation.
+            _offer_free_part(
+                b.instrument, b.starts_at, b.blocked_until or b.starts_at, now, {"moved": b.pk}
+            )
         _calendar_changed(b.instrument_id, [_span(b)], now)
     return new
 
@@ -991,21 +996,32 @@ def hand_on_lapsed_holds(*, now: datetime | None = None) -> int:
                 obj=entry,
                 data={"held_from": entry.held_from.isoformat(), "at": now.isoformat()},
             )
-            lo, hi = max(entry.held_from, now), entry.held_to
-            if lo < hi:
-                rules = rules_for(entry.instrument)
-                taken = [
-                    (b.starts_at - timedelta(minutes=rules.buffer_minutes), b.blocked_until)
-                    for b in blocked_spans(entry.instrument, lo, hi, now=now)
-                    if b.starts_at is not None and b.blocked_until is not None
-                ]
-                taken += list(outage_spans(entry.instrument, lo, hi))
-                for run in freetime.free_runs([(lo, hi)], taken):
-                    if _offer(entry.instrument_id, run, now, cause={"lapsed": entry.pk}):
-                        break
+            _offer_free_part(
+                entry.instrument, entry.held_from, entry.held_to, now, cause={"lapsed": entry.pk}
+            )
             _calendar_changed(entry.instrument_id, [(entry.held_from, entry.held_to)], now)
             n += 1
     return n
+
+
+def _offer_free_part(
+    instrument: Instrument, lo: datetime, hi: datetime, now: datetime, cause: dict[str, Any]
+) -> WaitlistEntry | None:
+    """Offer the part of [lo, hi) that no booking or outage takes now to the next waiting user."""
+    lo = max(lo, now)
+    if lo >= hi:
+        return None
+    rules = rules_for(instrument)
+    taken = [
+        (b.starts_at - timedelta(minutes=rules.buffer_minutes), b.blocked_until)
+        for b in blocked_spans(instrument, lo, hi, now=now)
+        if b.starts_at is not None and b.blocked_until is not None
+    ]
+    taken += list(outage_spans(instrument, lo, hi))
+    for run in freetime.free_runs([(lo, hi)], taken):
+        if entry := _offer(instrument.pk, run, now, cause=cause):
+            return entry
+    return None
 
 
 def _waitlist_mail(entry: WaitlistEntry) -> tuple[str, str]:

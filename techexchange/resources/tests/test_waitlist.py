@@ -244,3 +244,18 @@ def test_the_release_job_hands_lapsed_holds_on(people):
     tasks.release_no_shows.call(now=later.isoformat())
     second.refresh_from_db()
     assert second.notified_at == later
+
+
+def test_a_move_offers_what_it_left_behind_to_the_waiting_user(people):
+    alice, bob, _carol = people
+    sem = make_instrument(policy=make_policy(waitlist_hold_minutes=60))
+    booking = book(sem, alice, at(3, 10), at(3, 12))
+    entry = wait(sem, bob, at(3, 9), at(3, 13))
+    services.move_booking(
+        booking=booking, actor=alice, starts_at=at(3, 11), ends_at=at(3, 13), now=NOW
+    )
+    entry.refresh_from_db()
+    # 11:00-12:00 is the successor's: only 10:00-11:00 was left behind.
+    assert (entry.held_from, entry.held_to) == (at(3, 10), at(3, 11))
+    (notify,) = [e for e in entries_for(entry) if e.action == "waitlist.notify"]
+    assert notify.data["moved"] == booking.pk

@@ -344,7 +344,7 @@ def rebuild(*, now: datetime, ids: list[int] | None = None, batch: int = 2000) -
     tz = _tz()
     since = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
     if ids is None:
-        FreeDay.objects.filter(day__gte=since.date()).delete()
+        FreeDay.objects.all().delete()  # days gone by are never read again
         FreeTimeProfile.objects.all().delete()
         every = list(Instrument.objects.order_by("pk").values_list("pk", flat=True))
     else:

@@ -451,10 +451,12 @@ def free_among(
         else "CAST(julianday(day) - julianday(%s) AS INTEGER)"
     )
     # Only constants are formatted into the SQL; every value is a parameter.
-    sql_profiles = "SELECT instrument_id, bookable, hours FROM resources_freetimeprofile"
+    profile_table = connection.ops.quote_name(FreeTimeProfile._meta.db_table)
+    day_table = connection.ops.quote_name(FreeDay._meta.db_table)
+    sql_profiles = f"SELECT instrument_id, bookable, hours FROM {profile_table}"  # noqa: S608
     sql_profiles += f" WHERE instrument_id {op}"
     sql_days = f"SELECT instrument_id, {offset}, longest, runs,"
-    sql_days += " CASE WHEN stale_at <= %s THEN 1 ELSE 0 END FROM resources_freeday"
+    sql_days += f" CASE WHEN stale_at <= %s THEN 1 ELSE 0 END FROM {day_table}"
     sql_days += f" WHERE instrument_id {op} AND day >= %s AND day < %s"
     with connection.cursor() as cur:
         cur.execute(sql_profiles, [param])

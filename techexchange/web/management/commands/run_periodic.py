@@ -28,6 +28,8 @@ SCHEDULE = [
         timedelta(hours=6),
     ),
     Job("market.daily_jobs", market_tasks.daily_market_jobs, timedelta(days=1)),
+    # A repair: the booking services keep the summary current in their own transactions.
+    Job("resources.refresh_free_time", resource_tasks.refresh_free_time, timedelta(days=1)),
 ]
 
 

@@ -9,13 +9,10 @@ the position to the outbox watermark it read before scanning, and catches up.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,15 @@ from techexchange.search import (
     SearchIndex,
     TextField,
     registry,
+)
+from techexchange.search.follower import (
+    BATCH,
+    GAP_GRACE,
+    LOCK_FILE,
+    POSITION_FILE,
+    PositionFile,
+    catch_up,
+    writer_lock,
 )
 
 __all__ = [
@@ -83,10 +89,6 @@ INSTRUMENT = DocType(
         "state",
     ),
 )
-
-# A gap in outbox ids younger than this may be a transaction still in flight: wait for it.
-GAP_GRACE = timedelta(seconds=60)
-BATCH = 5000
 
 _indexes: dict[str, SearchIndex] = {}
 _indexes_lock = threading.Lock()
@@ -200,56 +202,19 @@ def instrument_docs(qs: QuerySet[Instrument] | None = None) -> Iterator[dict[str
 
 # -- the follower -----------------------------------------------------------------------------
 
-_thread_lock = threading.RLock()
 
-
-@contextmanager
-def _writer_lock(*, wait_seconds: float) -> Iterator[bool]:
+def _writer_lock(*, wait_seconds: float) -> AbstractContextManager[bool]:
     """The node's writer lock on the index (a file lock; threads also take a mutex)."""
-    path = index_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    if not _thread_lock.acquire(timeout=max(wait_seconds, 0) if wait_seconds >= 0 else -1):
-        yield False
-        return
-    try:
-        fd = os.open(path / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if wait_seconds >= 0 and time.monotonic() >= deadline:
-                        yield False
-                        return
-                    time.sleep(0.02)
-            try:
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-    finally:
-        _thread_lock.release()
+    return writer_lock(index_dir() / LOCK_FILE, wait_seconds=wait_seconds)
 
 
-def _position_file() -> Path:
-    return index_dir() / "outbox.position"
+def _position() -> PositionFile:
+    return PositionFile(index_dir() / POSITION_FILE)
 
 
 def read_position() -> int:
     """The id of the last outbox event applied on this node (0 when none)."""
-    try:
-        return int(_position_file().read_text(encoding="ascii").strip() or 0)
-    except FileNotFoundError:
-        return 0
-
-
-def _write_position(value: int) -> None:
-    tmp = _position_file().with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(str(value), encoding="ascii")
-    os.replace(tmp, _position_file())
+    return _position().read()
 
 
 def pending_events() -> bool:
@@ -257,7 +222,13 @@ def pending_events() -> bool:
     return IndexEvent.objects.filter(doc_type=INSTRUMENT.name, id__gt=read_position()).exists()
 
 
-def _apply(events: list[IndexEvent]) -> None:
+def _fetch(after: int, limit: int) -> list[IndexEvent]:
+    return list(
+        IndexEvent.objects.filter(doc_type=INSTRUMENT.name, id__gt=after).order_by("id")[:limit]
+    )
+
+
+def _apply(events: Sequence[IndexEvent]) -> None:
     latest: dict[str, str] = {}
     for event in events:
         latest[event.object_id] = event.op
@@ -270,16 +241,6 @@ def _apply(events: list[IndexEvent]) -> None:
         index.upsert(docs)
     if gone:
         index.delete(gone)
-
-
-def _advance(position: int, events: list[IndexEvent], now: datetime) -> int:
-    """The new position: past every event, but not past a young gap (a transaction in flight)."""
-    previous = position
-    for event in events:
-        if previous and event.id != previous + 1 and now - event.created_at < GAP_GRACE:
-            return previous
-        previous = event.id
-    return previous
 
 
 def sync_index(*, wait_seconds: float = 2.0, now: datetime | None = None) -> int:
@@ -297,22 +258,9 @@ def sync_index(*, wait_seconds: float = 2.0, now: datetime | None = None) -> int
 
 
 def _sync_locked(now: datetime) -> int:
-    total = 0
-    while True:
-        position = read_position()
-        events = list(
-            IndexEvent.objects.filter(doc_type=INSTRUMENT.name, id__gt=position).order_by("id")[
-                :BATCH
-            ]
-        )
-        if not events:
-            return total
-        _apply(events)
-        total += len(events)
-        new_position = _advance(position, events, now)
-        _write_position(new_position)
-        if new_position == position or len(events) < BATCH:
-            return total
+    return catch_up(
+        position=_position(), fetch=_fetch, apply=_apply, now=now, grace=GAP_GRACE, batch=BATCH
+    )
 
 
 def rebuild_index(*, now: datetime | None = None) -> int:
@@ -324,6 +272,6 @@ def rebuild_index(*, now: datetime | None = None) -> int:
             IndexEvent.objects.filter(doc_type=INSTRUMENT.name).aggregate(m=Max("id"))["m"] or 0
         )
         count = get_index().rebuild(instrument_docs())
-        _write_position(watermark)
+        _position().write(watermark)
         _sync_locked(now or timezone.now())
     return count

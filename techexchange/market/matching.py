@@ -1,22 +1,30 @@
 """The market's use of the search engine: doc types, documents, indexes and needs.
 
 Offers and requests are registered as doc types; only published, unexpired listings are in
-the index. Writes enqueue a `SearchOutbox` row inside the same transaction; `flush_outbox`
-applies every pending row in one batch per index (the `process_search_outbox` task runs it
-after commit, and matching flushes first so a reader always sees its own writes).
+the index. Writes add a `SearchOutbox` row inside the same transaction. The rows are not
+consumed: each node follows them (ADR 0002) with its own position, shared by its two indexes
+(`market.outbox.position` in the index root), and applies them only under its writer lock
+(`market.writer.lock`), so two processes never open a tantivy writer on one directory.
+`flush_outbox` catches up (the `process_search_outbox` task runs it after commit, and
+matching calls it first so a reader sees its own writes); `rebuild_indexes` rebuilds both
+indexes and sets the position to the watermark read before scanning; `prune_outbox` deletes
+rows older than `OUTBOX_RETENTION` (a node offline longer must rebuild).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 
+from techexchange.core import clock
 from techexchange.market.codes import ListingKind, ListingStatus
 from techexchange.market.doctypes import OFFER_DOC, REQUEST_DOC
 from techexchange.market.models import Listing, SearchOutbox, TechnologyOffer, TechnologyRequest
@@ -26,16 +34,21 @@ from techexchange.search import (
     SearchIndex,
     registry,
 )
+from techexchange.search.follower import GAP_GRACE, PositionFile, advance, catch_up, writer_lock
 
 __all__ = [
     "CHAIN_NEIGHBOURS",
     "OFFER_DOC",
+    "OUTBOX_RETENTION",
     "REQUEST_DOC",
     "enqueue",
     "flush_outbox",
     "index_for",
     "listing_document",
     "need_from_listing",
+    "pending_events",
+    "prune_outbox",
+    "read_position",
     "rebuild_indexes",
     "reset_indexes",
 ]
@@ -180,13 +193,43 @@ def _load(kind: str, ids: Iterable[int]) -> dict[int, TechnologyOffer | Technolo
     return {x.pk: x for x in model.objects.select_related("owner").filter(pk__in=list(ids))}
 
 
-def flush_outbox(now: datetime) -> int:
-    """Apply every pending outbox row to the indexes; return how many rows were consumed."""
-    rows = list(SearchOutbox.objects.order_by("id").values_list("id", "listing_id", "kind"))
-    if not rows:
-        return 0
+# -- following the outbox (ADR 0002) ----------------------------------------------------------
+
+# A reader (matching) waits this long for the writer lock, then serves what is indexed: the
+# process holding the lock is applying the rows.
+READER_WAIT_SECONDS = 0.5
+# The task that runs after each write may wait longer: nobody waits on it.
+TASK_WAIT_SECONDS = 30.0
+OUTBOX_RETENTION = timedelta(days=7)
+
+
+def _writer(wait_seconds: float) -> AbstractContextManager[bool]:
+    """This node's writer lock on both market indexes."""
+    return writer_lock(_root() / "market.writer.lock", wait_seconds=wait_seconds)
+
+
+def _position() -> PositionFile:
+    return PositionFile(_root() / "market.outbox.position")
+
+
+def read_position() -> int:
+    """The id of the last outbox row applied on this node (0 when none)."""
+    return _position().read()
+
+
+def pending_events() -> bool:
+    """True when the outbox holds rows this node has not applied (one indexed query)."""
+    return SearchOutbox.objects.filter(id__gt=read_position()).exists()
+
+
+def _fetch(after: int, limit: int) -> list[SearchOutbox]:
+    return list(SearchOutbox.objects.filter(id__gt=after).order_by("id")[:limit])
+
+
+def _apply(rows: Sequence[SearchOutbox], now: datetime) -> None:
+    """Bring both indexes up to date with the listings the rows name (as they are now)."""
     for kind in (ListingKind.OFFER, ListingKind.REQUEST):
-        ids = {lid for _, lid, k in rows if k == kind}
+        ids = {r.listing_id for r in rows if r.kind == kind}
         if not ids:
             continue
         found = _load(kind, ids)
@@ -197,20 +240,75 @@ def flush_outbox(now: datetime) -> int:
             index.upsert(live)
         if gone:
             index.delete(gone)
-    SearchOutbox.objects.filter(id__in=[r[0] for r in rows]).delete()
-    return len(rows)
+
+
+def _flush_locked(now: datetime) -> int:
+    # `now` decides which listings are live; the gap rule measures age on the wall clock,
+    # which wrote the rows' created_at.
+    return catch_up(
+        position=_position(),
+        fetch=_fetch,
+        apply=lambda rows: _apply(rows, now),
+        now=clock.now(),
+    )
+
+
+def flush_outbox(now: datetime, *, wait_seconds: float = READER_WAIT_SECONDS) -> int:
+    """Apply the outbox rows this node has not applied; return how many rows were read.
+
+    One query when nothing is pending. When another process of this node holds the writer
+    lock longer than `wait_seconds` (-1: wait for ever), gives up and returns 0: the caller
+    serves what is indexed, and the holder applies the rows.
+    """
+    if not pending_events():
+        return 0
+    with _writer(wait_seconds) as got:
+        if not got:
+            return 0
+        return _flush_locked(now)
+
+
+def _watermark() -> int:
+    """The last outbox id that a scan starting now covers: the highest, but below a young gap.
+
+    A young gap may be a transaction in flight whose listing the scan reads before it commits;
+    its row, once visible, must still be above the position.
+    """
+    at = clock.now()
+    recent = list(
+        SearchOutbox.objects.filter(created_at__gte=at - GAP_GRACE)
+        .order_by("id")
+        .only("id", "created_at")
+    )
+    if not recent:
+        return int(SearchOutbox.objects.aggregate(m=Max("id"))["m"] or 0)
+    before = SearchOutbox.objects.filter(id__lt=recent[0].id).aggregate(m=Max("id"))["m"]
+    return advance(before or 0, recent, at, grace=GAP_GRACE)
 
 
 def rebuild_indexes(now: datetime) -> dict[str, int]:
-    """Rebuild both indexes from the database (published, unexpired listings)."""
+    """Rebuild both indexes from the database (published, unexpired listings).
+
+    Holds the writer lock; reads the outbox watermark before scanning, so a row written during
+    the scan is above it and applied by the catch-up that follows (searches go on meanwhile).
+    """
     out: dict[str, int] = {}
-    for kind, model in (
-        (ListingKind.OFFER, TechnologyOffer),
-        (ListingKind.REQUEST, TechnologyRequest),
-    ):
-        qs = model.objects.select_related("owner").filter(
-            status=ListingStatus.PUBLISHED, valid_until__gt=now
-        )
-        out[kind] = index_for(kind).rebuild(listing_document(x) for x in qs.iterator())
-    SearchOutbox.objects.all().delete()
+    with _writer(-1):
+        watermark = _watermark()
+        for kind, model in (
+            (ListingKind.OFFER, TechnologyOffer),
+            (ListingKind.REQUEST, TechnologyRequest),
+        ):
+            qs = model.objects.select_related("owner").filter(
+                status=ListingStatus.PUBLISHED, valid_until__gt=now
+            )
+            out[kind] = index_for(kind).rebuild(listing_document(x) for x in qs.iterator())
+        _position().write(watermark)
+        _flush_locked(now)
     return out
+
+
+def prune_outbox(now: datetime, *, keep: timedelta = OUTBOX_RETENTION) -> int:
+    """Delete outbox rows older than `keep`; return how many (a node offline longer rebuilds)."""
+    deleted, _ = SearchOutbox.objects.filter(created_at__lt=now - keep).delete()
+    return deleted

@@ -829,7 +829,7 @@ class SavedSearch(models.Model):
 
 
 class SearchOutbox(models.Model):
-    """A pending change of a listing for the search index (consumed in batches by a task)."""
+    """A change of a listing for the search indexes; each node follows these rows (ADR 0002)."""
 
     listing_id = models.BigIntegerField()
     kind = models.CharField(max_length=10)
@@ -838,6 +838,8 @@ class SearchOutbox(models.Model):
     class Meta:
         verbose_name = _("索引待更新")
         verbose_name_plural = _("索引待更新")
+        # The retention job deletes by age.
+        indexes = [models.Index(fields=["created_at"], name="market_outbox_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.listing_id}"

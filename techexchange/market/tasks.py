@@ -10,19 +10,20 @@ from techexchange.market import matching, services
 
 @task()
 def process_search_outbox() -> int:
-    """Apply pending listing changes to the search indexes (enqueued after each write)."""
-    return matching.flush_outbox(clock.now())
+    """Apply pending listing changes to this node's search indexes (enqueued after each write)."""
+    return matching.flush_outbox(clock.now(), wait_seconds=matching.TASK_WAIT_SECONDS)
 
 
 @task()
 def daily_market_jobs() -> dict[str, int]:
-    """The daily run: expiry reminders, auto-archive, saved-search alerts and the digest."""
+    """The daily run: reminders, auto-archive, saved-search alerts, the digest, outbox retention."""
     now = clock.now()
     return {
         "reminders": services.send_expiry_reminders(now=now),
         "archived": services.archive_expired_listings(now=now),
         "saved_searches": services.run_saved_searches(now=now),
         "digests": services.send_daily_digest(now=now),
+        "outbox_pruned": matching.prune_outbox(now),
     }
 
 

@@ -9,6 +9,8 @@ from techexchange.search.highlight import highlight
 from techexchange.search.index import (
     FacetCount,
     Hit,
+    IdHit,
+    IdPage,
     IndexNeedsRebuild,
     Ranking,
     SearchIndex,
@@ -45,6 +47,8 @@ __all__ = [
     "FacetCount",
     "FeedbackEvent",
     "Hit",
+    "IdHit",
+    "IdPage",
     "IndexNeedsRebuild",
     "KeywordField",
     "Match",

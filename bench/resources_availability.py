@@ -96,6 +96,12 @@ def main() -> None:
             t0 = time.perf_counter()
             call_command("refresh_free_time", verbosity=0)
             print(f"free-time summary built in {time.perf_counter() - t0:.1f}s")
+    if indexing.get_index().needs_rebuild:  # built by an older engine format: rebuild
+        t0 = time.perf_counter()
+        n = indexing.rebuild_index()
+        print(
+            f"index was of another format: rebuilt {n} documents in {time.perf_counter() - t0:.1f}s"
+        )
     print(
         f"{connection.vendor}: {Instrument.objects.count():,} instruments, "
         f"{Booking.objects.count():,} bookings"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -306,51 +306,44 @@ def _search_free(
 ) -> SearchResult:
     """Search, then keep the candidates with a free slot in the window (one pass, set-based).
 
-    The engine only ranks here (no facets, no match count, no highlighting): facets and the
-    total are counted over the free candidates, and only the page is copied and highlighted.
+    The engine ranks ids only (`search_ids`: no stored document is read for the 2,000
+    candidates); the total and the facets are counted over the free candidates (the engine's
+    `facet_counts` over their ids), and only the page's documents are loaded and highlighted.
+    Sorting by distance needs the free candidates' cities: see `_free_by_distance`.
     """
-    page = index.search(
-        q,
-        filters=filters,
-        ranges=ranges,
-        sort=order,
-        offset=0,
-        limit=FREE_CANDIDATES,
-        highlight_width=None,
-        count=False,
+    page = index.search_ids(
+        q, filters=filters, ranges=ranges, sort=order, offset=0, limit=FREE_CANDIDATES
     )
     free = free_instruments([int(h.id) for h in page.hits], window, now=now)
     kept = [h for h in page.hits if int(h.id) in free]
+    kept_ids = [h.id for h in kept]
+    # Facet counts over the instruments that are free, not over every engine match ("" is
+    # the value of a document without one: not a facet value).
+    counted = index.facet_counts(kept_ids, FACETS, size=61)
+    counts = {
+        name: [(f.value, f.count) for f in counted.get(name, []) if f.value][:60] for name in FACETS
+    }
     if sort == "distance" and origin is not None:
-        far = (math.inf, 0.0)
-        by_city = {c: _distance_km(origin, xy) for c, xy in coords.items()}
-        kept.sort(key=lambda h: far[0] if (d := by_city.get(h.doc.get("city", ""))) is None else d)
+        shown_hits = _free_by_distance(index, kept, origin, coords, offset, limit)
+    else:
+        shown_hits = kept[offset : offset + limit]
+    docs = index.documents(h.id for h in shown_hits)
     shown: list[dict[str, Any]] = []
-    for h in kept[offset : offset + limit]:
-        doc = {**h.doc, "score": h.score}
+    for h in shown_hits:
+        if h.id not in docs:  # deleted since the ranking: not shown
+            continue
+        doc = {**docs[h.id], "score": h.score}
         c = coords.get(doc.get("city", ""))
         doc["distance_km"] = round(_distance_km(origin, c)) if origin and c else None
-        # Highlight only the page (the engine skipped it for 2,000 candidates).
         doc["highlights"] = {
             tf.name: highlight(doc[tf.name], page.terms, width=120)
             for tf in indexing.INSTRUMENT.text_fields
             if doc.get(tf.name)
         }
         shown.append(doc)
-    # Facet counts over the instruments that are free, not over every engine match.
-    counted: dict[str, Counter[str]] = {}
-    for name in FACETS:
-        values = [h.doc.get(name) for h in kept]
-        counted[name] = Counter(
-            [str(v) for v in values if v and not isinstance(v, list)]
-            + [str(x) for v in values if isinstance(v, list) for x in set(v)]
-        )
     labels = _labels()
     facets = {
-        name: [
-            FacetValue(value, labels[name].get(value, value), n)
-            for value, n in counted[name].most_common(60)
-        ]
+        name: [FacetValue(value, labels[name].get(value, value), n) for value, n in counts[name]]
         for name in FACETS
     }
     return SearchResult(
@@ -361,6 +354,54 @@ def _search_free(
         sort=sort,
         terms=page.terms,
     )
+
+
+def _free_by_distance(
+    index: Any,
+    kept: list[Any],
+    origin: tuple[float, float],
+    coords: dict[str, tuple[float, float]],
+    offset: int,
+    limit: int,
+) -> list[Any]:
+    """The page of *kept* (ranked id hits) by their city's distance from *origin*, rank within.
+
+    Same order as sorting every kept hit by distance (stable): candidates whose city has no
+    coordinates come last. The cities come from the engine's city counts over the kept ids; the
+    members of the nearest cities are looked up (one id-restricted engine query per distance)
+    only until the page is full.
+    """
+    kept_ids = [h.id for h in kept]
+    counted = index.facet_counts(kept_ids, ["city"], size=max(1, len(kept_ids)))["city"]
+    groups: dict[float, list[tuple[str, int]]] = defaultdict(list)
+    for f in counted:
+        if f.value in coords:
+            groups[_distance_km(origin, coords[f.value])].append((f.value, f.count))
+    out: list[Any] = []
+    skip = offset
+    for distance in sorted(groups):
+        if len(out) >= limit:
+            return out
+        n = sum(count for _code, count in groups[distance])
+        if skip >= n:
+            skip -= n
+            continue
+        members = _members(index, kept_ids, [code for code, _n in groups[distance]])
+        out += [h for h in kept if h.id in members][skip : skip + limit - len(out)]
+        skip = 0
+    if len(out) < limit:
+        placed = _members(index, kept_ids, [code for g in groups.values() for code, _n in g])
+        rest = [h for h in kept if h.id not in placed]
+        out += rest[skip : skip + limit - len(out)]
+    return out
+
+
+def _members(index: Any, ids: list[str], cities: list[str]) -> set[str]:
+    """Those of *ids* whose city is one of *cities*."""
+    if not ids or not cities:
+        return set()
+    page = index.search_ids(filters={"city": cities}, within=ids, limit=len(ids))
+    return {h.id for h in page.hits}
 
 
 def _by_distance(

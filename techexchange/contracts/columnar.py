@@ -40,9 +40,9 @@ from techexchange.contracts.policies import (
     RuleContext,
     _number_layout,
 )
-from techexchange.contracts.rollup import contract_class
+from techexchange.contracts.rollup import BASES, CUBOIDS, DIMS, contract_class
 
-__all__ = ["NOT_SPACE", "WHITESPACE", "derived_sql", "facts_sql", "lit", "strip_sql"]
+__all__ = ["NOT_SPACE", "WHITESPACE", "cells_sql", "derived_sql", "facts_sql", "lit", "strip_sql"]
 
 # Exactly the characters `str.strip()` removes (str.isspace()).
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -392,6 +392,23 @@ def facts_sql(source: str) -> str:
         "CAST(CAST(technical_amount AS DECIMAL(18, 2)) * 100 AS BIGINT) AS technical_fen "
         f"FROM {source}"
     )
+
+
+def cells_sql(facts: str) -> str:
+    """The rollup cells (one row per cuboid, basis, year and dimension values, with the
+    measures) of a table of facts (`facts_sql`)."""
+    parts = []
+    for basis, date_field in BASES.items():
+        for cuboid in CUBOIDS:
+            dims = ", ".join(d if d in cuboid.dims else f"'' AS {d}" for d in DIMS)
+            parts.append(
+                f"SELECT {cuboid.id} AS cuboid, {lit(basis)} AS basis,"
+                f" year({date_field}) AS year, {dims}, count(*) AS contracts,"
+                " CAST(sum(turnover_fen) AS BIGINT) AS turnover_fen,"
+                " CAST(sum(technical_fen) AS BIGINT) AS technical_fen FROM"
+                f" {facts} WHERE {date_field} IS NOT NULL GROUP BY ALL"
+            )
+    return " UNION ALL ".join(parts)
 
 
 def as_row(values: Mapping[str, Any], row_no: int) -> list[Any]:

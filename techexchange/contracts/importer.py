@@ -914,18 +914,7 @@ class _Columns:
     def _aggregate(self) -> None:
         """One aggregate per cuboid and basis: the rollup cells this import adds to."""
         self.con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
-        parts = []
-        for basis, date_field in rollup.BASES.items():
-            for cuboid in rollup.CUBOIDS:
-                dims = ", ".join(d if d in cuboid.dims else f"'' AS {d}" for d in rollup.DIMS)
-                parts.append(
-                    f"SELECT {cuboid.id} AS cuboid, {columnar.lit(basis)} AS basis,"
-                    f" year({date_field}) AS year, {dims}, count(*) AS contracts,"
-                    " CAST(sum(turnover_fen) AS BIGINT) AS turnover_fen,"
-                    " CAST(sum(technical_fen) AS BIGINT) AS technical_fen FROM facts"
-                    f" WHERE {date_field} IS NOT NULL GROUP BY ALL"
-                )
-        self.con.execute(f"CREATE OR REPLACE TABLE cells AS {' UNION ALL '.join(parts)}")
+        self.con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
         self._lap("rollup (aggregate)")
 
     def _upsert_rollup(self) -> None:

@@ -147,12 +147,14 @@ def list_contracts_for(user: Any, *, status: str = "") -> QuerySet[TechContract]
 
 
 def contract_figures() -> dict[str, Any]:
-    """Home-page figures: registered contracts and the latest year's YRD inter-province headline."""
+    """Home-page figures: registered contracts and the YRD inter-province headline of the
+    latest complete year (the current year only while no earlier one has contracts)."""
     from django.db.models import Max, Sum
 
     from techexchange.accounts.policies import Actor
     from techexchange.contracts.models import ContractStat
     from techexchange.contracts.reports import ReportQuery, build_report
+    from techexchange.core import clock
 
     base = ContractStat.objects.filter(cuboid=0, basis="r")
     totals = base.aggregate(n=Sum("contracts"), year=Max("year"))
@@ -164,6 +166,7 @@ def contract_figures() -> dict[str, Any]:
         is_authenticated = False
         _te_actor = Actor()
 
-    year = int(totals["year"])
+    earlier = base.filter(year__lt=clock.today().year).aggregate(year=Max("year"))["year"]
+    year = int(earlier or totals["year"])
     headline = build_report(_Public(), ReportQuery("inter-bloc", year, year)).data
     return {"registered": int(totals["n"]), "year": year, "headline": headline}

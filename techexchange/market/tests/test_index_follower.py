@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +12,7 @@ from django.db import connection
 from django.db.models import F
 
 from techexchange.core import clock
+from techexchange.core.testing.locks import held_by_another_process
 from techexchange.market import matching, services, tasks
 from techexchange.market.codes import ListingKind
 from techexchange.market.models import SearchOutbox
@@ -42,33 +39,6 @@ def indexed(kind: str, pk: int) -> bool:
 
 def last_id() -> int:
     return SearchOutbox.objects.order_by("-id").values_list("id", flat=True)[0]
-
-
-@contextmanager
-def held_by_another_process(path: Path) -> Iterator[None]:
-    """Another process (a second gunicorn worker) holds the writer lock until the block ends."""
-    script = (
-        "import fcntl, os, sys\n"
-        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-        "print('held', flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        assert proc.stdout.readline().strip() == "held"
-        yield
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=60)
-        proc.stdout.close()
 
 
 @pytest.mark.django_db

@@ -1,14 +1,11 @@
 """The outbox follower's parts: the young-gap rule, the position file, catch-up, the writer lock."""
 
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import NamedTuple
 
+from techexchange.core.testing.locks import another_process_can_lock, held_by_another_process
 from techexchange.search.follower import PositionFile, advance, catch_up, writer_lock
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -123,50 +120,6 @@ def test_a_full_batch_stuck_at_a_young_gap_does_not_loop(tmp_path):
 
 
 # -- the writer lock --------------------------------------------------------------------------
-
-_HOLD = (
-    "import fcntl, os, sys\n"
-    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
-    "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-    "print('held', flush=True)\n"
-    "sys.stdin.read()\n"
-)
-_TRY = (
-    "import fcntl, os, sys\n"
-    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
-    "try:\n"
-    "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-    "    print('free')\n"
-    "except BlockingIOError:\n"
-    "    print('busy')\n"
-)
-
-
-@contextmanager
-def held_by_another_process(path: Path) -> Iterator[None]:
-    """Another process holds the lock file until the block ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", _HOLD, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        assert proc.stdout.readline().strip() == "held"
-        yield
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=60)
-        proc.stdout.close()
-
-
-def another_process_can_lock(path: Path) -> bool:
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", _TRY, str(path)], capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip() == "free"
 
 
 def test_the_lock_excludes_other_processes_and_is_released_after_the_block(tmp_path):

@@ -1013,10 +1013,7 @@ def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
             varying.append(f"CAST({column} AS VARCHAR)" if is_date else column)
             marks.append("?")
         else:
-            value = const[1]
-            if isinstance(value, datetime):
-                value = connection.ops.adapt_datetimefield_value(value)
-            marks.append(_sqlite_literal(value))
+            marks.append(_sqlite_literal(const[1]))
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(marks)})"
     # In registration-number order: the unique index on the number then grows at its end
     # (new ids grow too) instead of touching pages all over the tree.
@@ -1051,10 +1048,7 @@ def _insert_staged(alias: str, bar: _Progress, total: int) -> None:
         if const is None:
             exprs.append(connection.ops.quote_name(column))
             continue
-        value = const[1]
-        if isinstance(value, datetime):
-            value = connection.ops.adapt_datetimefield_value(value)
-        exprs.append(_sqlite_literal(value))
+        exprs.append(_sqlite_literal(const[1]))
     sql = (
         f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {alias}.final"
         " WHERE rowid > %s AND rowid <= %s ORDER BY rowid"
@@ -1138,6 +1132,9 @@ def _sqlite_cache() -> Iterator[None]:
 
 
 def _sqlite_literal(value: Any) -> str:
+    """A constant column's value as a SQLite literal (datetimes as Django stores them)."""
+    if isinstance(value, datetime):
+        value = connection.ops.adapt_datetimefield_value(value)
     if value is None:
         return "NULL"
     if isinstance(value, bool):

@@ -893,10 +893,10 @@ class _Columns:
         )
         key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
         # In registration-number (and cell key) order: the unique indexes then grow at
-        # their end instead of being written all over the tree.
-        order = " ORDER BY registration_number" if STAGE_SORTED else ""
+        # their end instead of being written all over the tree (an unsorted stage measured
+        # slower in docs/benchmarks-contracts.md).
         self.con.execute(
-            f"CREATE TABLE stage.final AS SELECT {varying} FROM final{order};"
+            f"CREATE TABLE stage.final AS SELECT {varying} FROM final ORDER BY registration_number;"
             f" CREATE TABLE stage.cells AS SELECT * FROM cells ORDER BY {key}; DETACH stage"
         )
         self._lap("stage (DuckDB to SQLite)")
@@ -1033,8 +1033,6 @@ def _staged_columns() -> list[tuple[str, str]]:
     return [(c, types[c]) for c, const in _model_columns() if const is None]
 
 
-# Sorted: the unique index on the number is then appended to (measured: unsorted was slower).
-STAGE_SORTED = True
 STAGE_CHUNK = 50_000  # rows per INSERT … SELECT from the stage (the progress bar's step)
 
 

@@ -20,7 +20,7 @@ from techexchange.contracts.tests.rows import row_of, write_csv
 # The staged path runs only outside a caller's transaction: these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STAGE = "stage (DuckDB to SQLite)"
+STAGE = "stage (DuckDB to SQLite, beside the insert)"
 
 
 @pytest.fixture
@@ -63,15 +63,22 @@ def attached() -> list[str]:
         return [name for _seq, name, _file in cursor.fetchall()]
 
 
+def stage_files() -> list[str]:
+    return [name for name in attached() if name.startswith("contracts_import_stage")]
+
+
+@pytest.mark.parametrize("file_rows", [100_000, 90])  # one stage file; five (at most four)
 def test_staged_import_stores_what_the_row_path_stores(
-    tmp_path, monkeypatch, sqlite_with_extension
+    tmp_path, monkeypatch, sqlite_with_extension, file_rows
 ):
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", file_rows)
+    monkeypatch.setattr(importer, "STAGE_CHUNK", 70)  # several copies per file
     path = write_csv(tmp_path / "c.csv", demo_rows(400))
 
     staged = import_contracts(path)
     assert staged.committed and staged.written == 400, staged.problems[:3]
     assert STAGE in staged.timings
-    assert "contracts_import_stage" not in attached()  # the stage file is let go
+    assert stage_files() == []  # the stage files are let go
     staged_rows, staged_cells = stored(), cells()
     rebuild()
     assert cells() == staged_cells  # the staged rollup equals a recomputation from the rows
@@ -105,4 +112,20 @@ def test_staged_reimport_adds_nothing_and_valid_rows_keeps_only_the_good(
     again = import_contracts(path, valid_rows=True)
     assert again.written == 0 and again.already_imported == 60
     assert TechContract.objects.count() == 60 and cells() == before
-    assert "contracts_import_stage" not in attached()
+    assert stage_files() == []
+
+
+def test_a_failure_while_staging_writes_nothing_and_lets_the_files_go(
+    tmp_path, monkeypatch, sqlite_with_extension
+):
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 50)
+    path = write_csv(tmp_path / "c.csv", demo_rows(200))
+
+    def broken(facts: str) -> str:
+        raise RuntimeError("cells failed")
+
+    monkeypatch.setattr(importer.columnar, "cells_sql", broken)
+    with pytest.raises(RuntimeError, match="cells failed"):
+        import_contracts(path)
+    assert TechContract.objects.count() == 0 and ContractStat.objects.count() == 0
+    assert stage_files() == []

@@ -129,3 +129,38 @@ def test_a_failure_while_staging_writes_nothing_and_lets_the_files_go(
         import_contracts(path)
     assert TechContract.objects.count() == 0 and ContractStat.objects.count() == 0
     assert stage_files() == []
+
+
+def indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s",
+            [TechContract._meta.db_table],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_a_large_import_rebuilds_the_indexes_its_rows_enter_and_keeps_the_rest(
+    tmp_path, monkeypatch, sqlite_with_extension
+):
+    before = indexes()
+    entered = {name for name, sql in before.items() if sql and importer._entered_by_import(sql)}
+    # Imported rows are registered, without links to organisations or a submitter.
+    assert entered == {"contract_one_registration_per_contract", "contract_regdate_idx"}
+    dropped: list[str] = []
+    original = importer._entered_by_import
+
+    def spy(sql: str) -> bool:
+        out = original(sql)
+        if out:
+            dropped.append(sql)
+        return out
+
+    monkeypatch.setattr(importer, "REBUILD_INDEXES_FROM", 10)
+    monkeypatch.setattr(importer, "_entered_by_import", spy)
+    assert import_contracts(write_csv(tmp_path / "c.csv", demo_rows(120))).written == 120
+    assert sorted(dropped) == sorted(before[name] for name in entered)
+    assert indexes() == before  # every index is there again, as it was
+    with connection.cursor() as cursor:  # and holds the rows it should
+        cursor.execute("PRAGMA integrity_check")
+        assert cursor.fetchall() == [("ok",)]

@@ -151,7 +151,7 @@ def test_a_large_import_rebuilds_the_indexes_its_rows_enter_and_keeps_the_rest(
     original = importer._entered_by_import
 
     def spy(sql: str) -> bool:
-        out = original(sql)
+        out = bool(original(sql))
         if out:
             dropped.append(sql)
         return out

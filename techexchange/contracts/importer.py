@@ -878,13 +878,13 @@ class _Columns:
             )
             con.execute("ALTER TABLE final DROP COLUMN seq")
         self._lap("numbering")
-        if self.staged:
+        if self.staged or connection.vendor == "postgresql":
             self._write_staged(bar)
             return
         self._aggregate()
         total = self._scalar("SELECT count(*) FROM final")
         with _sqlite_cache(), _indexes_rebuilt_after(total):
-            _insert(con, self.tmp, bar)
+            _insert(con, bar)
             self._lap("insert")
         self._lap("index rebuild")
         self._upsert_rollup()
@@ -898,7 +898,9 @@ class _Columns:
     def _write_staged(self, bar: _Progress) -> None:
         total = self._scalar("SELECT count(*) FROM final")
         ranges = self._stage_ranges(total)
-        self.con.execute(f"LOAD {columnar.lit(str(_sqlite_extension(self.tmp)))}")
+        pg = connection.vendor == "postgresql"
+        if not pg:
+            self.con.execute(f"LOAD {columnar.lit(str(_sqlite_extension(self.tmp)))}")
         ready: queue.Queue[tuple[str, Path | BaseException]] = queue.Queue()
         cancel = threading.Event()
         worker = threading.Thread(
@@ -917,13 +919,19 @@ class _Columns:
             done = 0
             with _sqlite_cache(), _indexes_rebuilt_after(total):
                 for k in range(len(ranges)):
-                    alias = self._attach(take("final"), f"{self.stage_alias}_{k}")
-                    done = _insert_staged(alias, bar, done)
+                    if pg:
+                        done = _copy_csv(take("final"), bar, done)
+                    else:
+                        alias = self._attach(take("final"), f"{self.stage_alias}_{k}")
+                        done = _insert_staged(alias, bar, done)
                 self._lap("insert (beside the staging)")
             self._lap("index rebuild")
-            alias = self._attach(take("cells"), self.stage_alias)
+            cells = take("cells")
             self._lap("waiting for the rollup cells")
-            self.timings["rollup cells"] = rollup.upsert_from(f"{alias}.cells")
+            if pg:
+                rollup.upsert_bulk((), csv_path=str(cells))
+            else:
+                rollup.upsert_from(f"{self._attach(cells, self.stage_alias)}.cells")
             self._lap("rollup (upsert)")
         finally:
             cancel.set()
@@ -958,6 +966,7 @@ class _Columns:
         """The stage files, one per range in registration-number order (the unique indexes
         then grow at their end), then the rollup cells (runs in its own thread)."""
         con = self.con.cursor()  # a connection of its own to the same DuckDB database
+        pg = connection.vendor == "postgresql"
         try:
             varying = ", ".join(
                 f"CAST({c} AS VARCHAR) AS {c}" if t == "DATE" else c for c, t in _staged_columns()
@@ -966,6 +975,15 @@ class _Columns:
             for k, where in enumerate(ranges):
                 if cancel.is_set():
                     return
+                if pg:  # every stored column, constants included, as CSV for COPY
+                    path = self.tmp / f"final-{k}.csv"
+                    con.execute(
+                        f"COPY (SELECT {', '.join(_copy_exprs())} FROM final WHERE {where}"
+                        f" ORDER BY registration_number) TO {columnar.lit(str(path))}"
+                        " (FORMAT csv, HEADER false)"
+                    )
+                    ready.put(("final", path))
+                    continue
                 path = self.tmp / f"stage-{k}.sqlite3"
                 con.execute(
                     f"ATTACH {columnar.lit(str(path))} AS stage (TYPE sqlite);"
@@ -980,11 +998,20 @@ class _Columns:
             con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
             con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
-            path = self.tmp / "stage-cells.sqlite3"
-            con.execute(
-                f"ATTACH {columnar.lit(str(path))} AS stage (TYPE sqlite);"
-                f" CREATE TABLE stage.cells AS SELECT * FROM cells ORDER BY {key}; DETACH stage"
-            )
+            row = con.execute("SELECT count(*) FROM cells").fetchone()
+            self.timings["rollup cells"] = row[0] if row else 0
+            if pg:
+                path = self.tmp / "cells.csv"
+                con.execute(
+                    f"COPY (SELECT * FROM cells ORDER BY {key}) TO {columnar.lit(str(path))}"
+                    " (FORMAT csv, HEADER false)"
+                )
+            else:
+                path = self.tmp / "stage-cells.sqlite3"
+                con.execute(
+                    f"ATTACH {columnar.lit(str(path))} AS stage (TYPE sqlite); CREATE TABLE"
+                    f" stage.cells AS SELECT * FROM cells ORDER BY {key}; DETACH stage"
+                )
             self.timings["rollup (aggregate and stage, beside the insert)"] = (
                 time.perf_counter() - started
             )
@@ -1014,14 +1041,6 @@ class _Columns:
 
     def _upsert_rollup(self) -> None:
         """The cells into the rollup: one `INSERT … ON CONFLICT DO UPDATE` per import."""
-        if connection.vendor == "postgresql":
-            # DuckDB writes the cells as CSV for COPY: no Python object per cell.
-            out = self.tmp / "cells.csv"
-            self.con.execute(f"COPY cells TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)")
-            rollup.upsert_bulk((), csv_path=str(out))
-            self.timings["rollup cells"] = self._scalar("SELECT count(*) FROM cells")
-            self._lap("rollup (upsert)")
-            return
         cur = self.con.execute("SELECT * FROM cells")
 
         def chunks() -> Iterator[list[tuple[Any, ...]]]:
@@ -1055,47 +1074,53 @@ def _model_columns() -> list[tuple[str, Any]]:
     return out
 
 
-def _insert(con: Any, tmp: Path, bar: _Progress) -> None:
-    """`final` into the contracts table: COPY on PostgreSQL, executemany on SQLite."""
+def _copy_exprs() -> list[str]:
+    """DuckDB expressions for every stored column (PostgreSQL's COPY), constants inlined."""
+    exprs = []
+    for column, const in _model_columns():
+        if const is None:
+            exprs.append(column)
+            continue
+        value = const[1]
+        if value is None:
+            exprs.append("NULL")
+        elif isinstance(value, bool):
+            exprs.append("true" if value else "false")
+        elif isinstance(value, int):
+            exprs.append(str(value))
+        elif isinstance(value, datetime):
+            exprs.append(columnar.lit(value.isoformat()))
+        else:
+            exprs.append(columnar.lit(str(value)))
+    return exprs
+
+
+def _copy_csv(path: Path, bar: _Progress, done: int) -> int:
+    """A CSV file of every stored column into the contracts table (PostgreSQL's COPY);
+    returns `done` plus its rows."""
+    table = connection.ops.quote_name(TechContract._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in _model_columns())
+    sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
+    with connection.cursor() as wrapper, path.open("rb") as fh:
+        # Not waiting for the WAL flush at COMMIT: the transaction stays atomic (all rows
+        # or none), only a crash in the next fraction of a second could lose a committed
+        # import, which the re-import then adds again. Local to this transaction.
+        wrapper.execute("SET LOCAL synchronous_commit = off")
+        with wrapper.cursor.copy(sql) as copy:
+            while chunk := fh.read(1 << 20):
+                copy.write(chunk)
+                done += chunk.count(b"\n")
+                bar.update(done)
+    path.unlink()
+    return done
+
+
+def _insert(con: Any, bar: _Progress) -> None:
+    """`final` into the contracts table with executemany (SQLite without the stage path)."""
     table = connection.ops.quote_name(TechContract._meta.db_table)
     columns = _model_columns()
     names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
     done = 0
-    if connection.vendor == "postgresql":
-        exprs = []
-        for column, const in columns:
-            if const is None:
-                exprs.append(column)
-            else:
-                value = const[1]
-                if value is None:
-                    exprs.append("NULL")
-                elif isinstance(value, bool):
-                    exprs.append("true" if value else "false")
-                elif isinstance(value, int):
-                    exprs.append(str(value))
-                elif isinstance(value, datetime):
-                    exprs.append(columnar.lit(value.isoformat()))
-                else:
-                    exprs.append(columnar.lit(str(value)))
-        out = tmp / "final.csv"
-        con.execute(
-            # Not sorted: sorting every column of a million rows exceeds DuckDB's memory cap.
-            f"COPY (SELECT {', '.join(exprs)} FROM final)"
-            f" TO {columnar.lit(str(out))} (FORMAT csv, HEADER false)"
-        )
-        sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
-        with connection.cursor() as wrapper, out.open("rb") as fh:
-            # Not waiting for the WAL flush at COMMIT: the transaction stays atomic (all rows
-            # or none), only a crash in the next fraction of a second could lose a committed
-            # import, which the re-import then adds again. Local to this transaction.
-            wrapper.execute("SET LOCAL synchronous_commit = off")
-            with wrapper.cursor.copy(sql) as copy:
-                while chunk := fh.read(1 << 20):
-                    copy.write(chunk)
-                    done += chunk.count(b"\n")
-                    bar.update(done)
-        return
     varying = []
     marks = []
     for column, const in columns:

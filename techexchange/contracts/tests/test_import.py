@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from techexchange.contracts import importer
 from techexchange.contracts.importer import import_contracts
 from techexchange.contracts.models import ContractStat, TechContract
 from techexchange.contracts.rollup import rebuild
@@ -64,6 +65,22 @@ def test_valid_rows_writes_exactly_the_good_rows_and_a_rerun_adds_nothing(tmp_pa
     )
     rebuild()
     assert sorted(stats) == sorted(ContractStat.objects.values_list("contracts", "turnover_fen"))
+
+
+def test_a_file_written_in_several_stage_parts_is_stored_whole(tmp_path, monkeypatch):
+    """The write goes out in parts by registration number (stage files or CSV for COPY)."""
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 7)
+    monkeypatch.setattr(importer, "STAGE_CHUNK", 3)
+    rows = good_rows(30)
+    for row in rows[::4]:
+        row[0] = ""  # numbered by the import
+    result = import_contracts(write_csv(tmp_path / "c.csv", rows))
+    assert result.written == 30, result.problems[:3]
+    numbers = TechContract.objects.values_list("registration_number", flat=True)
+    assert len(set(numbers)) == 30 and all(len(n) == 16 for n in numbers)
+    stats = sorted(ContractStat.objects.values_list("cuboid", "basis", "year", "contracts"))
+    rebuild()
+    assert stats == sorted(ContractStat.objects.values_list("cuboid", "basis", "year", "contracts"))
 
 
 def test_dry_run_writes_nothing(tmp_path):

@@ -5,12 +5,20 @@
 Creates a throw-away database (SQLite in a temporary directory by default, or the
 PostgreSQL database named by ``--db``) with organisations, members, ``--offers`` offers and
 ``--requests`` requests, draws 20 ranked matches per request (popular offers recur, as in
-the batch) and times storing them with alerts above the threshold, two rounds (first insert,
-then an update where about half of the matches change) in interleaved blocks:
+the batch) and times storing them with alerts above the threshold, three rounds (first insert,
+then an update where about half of the matches change, then the same matches again) in
+interleaved blocks, wall time and CPU time (this process's, and on PostgreSQL the server
+backend's, read from /proc):
 
-* before: one transaction per request: the own-listing query, then one ``update_or_create``
-  per match and the alert (the code before the bulk path, copied below);
-* after: ``market.services._store_and_alert`` on ``STORE_CHUNK`` requests per transaction.
+* ``one``: one transaction per request: the own-listing query, then one ``update_or_create``
+  per match and the alert (the code before the bulk path, copied below; ``--ways one,rows``);
+* ``orm``: the bulk path of 2026-11-27 morning (commit 251ac58, copied below):
+  ``bulk_create(update_conflicts=True)`` of model instances for ``STORE_CHUNK`` requests per
+  transaction, then a query for the rows to alert and ``notify`` per alerting request;
+* ``rows`` (now): ``market.services._store_and_alert``: plain rows through the cursor,
+  unchanged rows not written, the alerts' notifications in one insert (``market.storing``).
+
+``--ways`` picks which (default ``orm,rows``); blocks of ``--block`` requests take turns.
 
 Prints milliseconds per request and the minutes for 100,000 requests (this process only:
 in the recompute it runs beside the matching workers, on the same cores).
@@ -27,6 +35,7 @@ while this process stores each chunk with `_store_and_alert`, as
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import random
@@ -64,6 +73,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--index", default="", help="a market_match.py --dir: time the recompute")
     ap.add_argument("--processes", type=int, default=2)
+    ap.add_argument("--ways", default="orm,rows", help="comma-separated: one, orm, rows")
+    ap.add_argument("--profile", default="", help="write a cProfile of the `rows` way here")
     ap.add_argument(
         "--alert-threshold", type=float, default=0.6, help="above 1: time storing without alerts"
     )
@@ -74,10 +85,11 @@ def main() -> None:
     settings.MARKET_MATCH_ALERT_THRESHOLD = args.alert_threshold
 
     from django.db import transaction
+    from django.db.models import F
 
     from techexchange.accounts.models import Membership, Organisation, User
     from techexchange.market import services
-    from techexchange.market.models import Listing, MatchRecommendation
+    from techexchange.market.models import Listing, MatchRecommendation, Notification
     from techexchange.search import Candidate, Match, Need, rank_candidates
 
     rng = random.Random(args.seed)
@@ -210,39 +222,164 @@ def main() -> None:
             out.append(rec)
         return out
 
-    def after(batch: Sequence[Listing]) -> None:
+    stored_fields = ["rank", "score", "components", "reason_zh", "reason_en", "computed_at"]
+
+    def _store_many_orm(batch: Sequence[tuple[Listing, Sequence[Match]]], limit: int) -> None:
+        ids = {int(m.candidate.id) for _, ms in batch for m in ms}
+        owner_of = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
+        rows: list[MatchRecommendation] = []
+        keep: set[tuple[int, int]] = set()
+        for listing, ms in batch:
+            rank = 0
+            for m in ms:
+                if rank >= limit:
+                    break
+                cid = int(m.candidate.id)
+                if owner_of.get(cid, listing.owner_id) == listing.owner_id or (
+                    (listing.pk, cid) in keep
+                ):
+                    continue
+                rank += 1
+                keep.add((listing.pk, cid))
+                rows.append(
+                    MatchRecommendation(
+                        need_id=listing.pk,
+                        candidate_id=cid,
+                        rank=rank,
+                        score=m.score,
+                        components=services._components(m),
+                        reason_zh=m.reason_zh[:300],
+                        reason_en=m.reason_en[:400],
+                        computed_at=now,
+                    )
+                )
+        stored = MatchRecommendation.objects.filter(need_id__in=[lst.pk for lst, _ in batch])
+        stale = [
+            pk
+            for pk, n, c in stored.values_list("pk", "need_id", "candidate_id")
+            if (n, c) not in keep
+        ]
+        if stale:
+            MatchRecommendation.objects.filter(pk__in=stale).delete()
+        if rows:
+            MatchRecommendation.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["need", "candidate"],
+                update_fields=[*stored_fields],
+            )
+
+    def _alert_many_orm(batch: Sequence[Listing]) -> None:
+        fresh: dict[int, list[tuple[int, str]]] = {}
+        rows = (
+            MatchRecommendation.objects.filter(
+                need_id__in=[listing.pk for listing in batch],
+                score__gte=services._alert_threshold(),
+                alerted_at__isnull=True,
+            )
+            .order_by("need_id", "rank")
+            .values_list("pk", "need_id", "reason_zh")
+        )
+        for pk, need_id, reason in rows:
+            fresh.setdefault(need_id, []).append((pk, reason))
+        if not fresh:
+            return
+        alerting = [listing for listing in batch if listing.pk in fresh]
+        members: dict[int, list[User]] = {}
+        for user in User.objects.filter(
+            memberships__organisation_id__in={listing.owner_id for listing in alerting},
+            is_active=True,
+        ).annotate(org_id=F("memberships__organisation_id")):
+            members.setdefault(user.org_id, []).append(user)
+        for listing in alerting:
+            reasons = [reason for _, reason in fresh[listing.pk]]
+            services._send_alert(listing, reasons, members.get(listing.owner_id, []), now)
+        alerted = [pk for recs in fresh.values() for pk, _ in recs]
+        MatchRecommendation.objects.filter(pk__in=alerted).update(alerted_at=now)
+
+    def orm(batch: Sequence[Listing]) -> None:
+        for i in range(0, len(batch), services.STORE_CHUNK):
+            part = batch[i : i + services.STORE_CHUNK]
+            with transaction.atomic():
+                _store_many_orm([(listing, found[listing.pk]) for listing in part], 10)
+                _alert_many_orm(part)
+
+    profiler = cProfile.Profile() if args.profile else None
+
+    def rows(batch: Sequence[Listing]) -> None:
+        if profiler is not None:
+            profiler.enable()
         for i in range(0, len(batch), services.STORE_CHUNK):
             part = batch[i : i + services.STORE_CHUNK]
             services._store_and_alert(
                 [(listing, found[listing.pk]) for listing in part], now=now, limit=10
             )
+        if profiler is not None:
+            profiler.disable()
 
-    ways: dict[str, Callable[[Sequence[Listing]], None]] = {"before": before, "after": after}
+    every: dict[str, Callable[[Sequence[Listing]], None]] = {
+        "one": before,
+        "orm": orm,
+        "rows": rows,
+    }
+    ways = {name: every[name] for name in args.ways.split(",")}
     blocks = [requests[i : i + args.block] for i in range(0, len(requests), args.block)]
     results: dict[str, Any] = {"db": args.db.split(":")[0], "load_before": os.getloadavg()[0]}
-    for round_ in ("insert", "update"):
+    server = _server_cpu()
+    for round_ in ("insert", "update", "same"):
         if round_ == "update":  # about half of each request's matches change
             for r in requests:
                 fresh = matches_for()
                 found[r.pk] = sorted(found[r.pk][:10] + fresh[:10], key=lambda m: -m.score)
-        spent = {name: 0.0 for name in ways}
+        spent = dict.fromkeys(ways, 0.0)
+        cpu = dict.fromkeys(ways, 0.0)
+        db_cpu = dict.fromkeys(ways, 0.0)
         done = dict.fromkeys(ways, 0)
+        names = list(ways)
         for k, block in enumerate(blocks):
-            name = "before" if k % 2 == 0 else "after"
-            t = time.perf_counter()
+            name = names[k % len(names)]
+            t, c, d = time.perf_counter(), time.process_time(), server()
             ways[name](block)
             spent[name] += time.perf_counter() - t
+            cpu[name] += time.process_time() - c
+            db_cpu[name] += server() - d
             done[name] += len(block)
         for name in ways:
-            per = spent[name] / max(1, done[name])
+            n = max(1, done[name])
+            per, per_cpu, per_db = spent[name] / n, cpu[name] / n, db_cpu[name] / n
             results[f"{round_}_{name}_ms"] = round(per * 1000, 3)
+            results[f"{round_}_{name}_cpu_ms"] = round(per_cpu * 1000, 3)
+            results[f"{round_}_{name}_db_cpu_ms"] = round(per_db * 1000, 3)
             print(
-                f"{round_:6s} {name:6s}: {done[name]:,} requests, {per * 1000:.2f} ms each"
-                f" → 100,000 in {per * 100_000 / 60:.1f} min"
+                f"{round_:6s} {name:4s}: {done[name]:,} requests, {per * 1000:.2f} ms each"
+                f" (CPU: this process {per_cpu * 1000:.2f} ms, database server"
+                f" {per_db * 1000:.2f} ms) → 100,000 in {per * 100_000 / 60:.1f} min"
             )
     results["rows"] = MatchRecommendation.objects.count()
+    results["notifications"] = Notification.objects.count()
     results["load_after"] = os.getloadavg()[0]
     print(json.dumps(results))
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+
+
+def _server_cpu() -> Callable[[], float]:
+    """CPU seconds used so far by this connection's PostgreSQL backend (0 on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    return used
 
 
 def recompute(args: argparse.Namespace, requests: Sequence[Any], now: datetime) -> None:

@@ -21,7 +21,7 @@ from techexchange.accounts.selectors import actor_for, can_user, require
 from techexchange.core import clock
 from techexchange.core.audit import audit
 from techexchange.core.errors import Conflict, NotFound, Problem, ValidationFailed
-from techexchange.market import matching, policies
+from techexchange.market import matching, policies, storing
 from techexchange.market.codes import (
     ApplicationStatus,
     AssessmentDecision,
@@ -712,73 +712,19 @@ def match_listing(listing: AnyListing, *, now: datetime, limit: int = 10) -> lis
     return _not_own(listing, found, limit)
 
 
-def _components(match: Match) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": c.name,
-            "value": round(c.value, 3),
-            "weight": round(c.weight, 4),
-            "note_zh": c.note_zh,
-            "note_en": c.note_en,
-        }
-        for c in match.components
-    ]
-
-
-_STORED_FIELDS = ["rank", "score", "components", "reason_zh", "reason_en", "computed_at"]
+_components = storing.components
 
 
 def _store_many(
     batch: Sequence[tuple[Listing, Sequence[Match]]], *, now: datetime, limit: int | None = None
 ) -> None:
-    """Replace the stored recommendations of several listings in a few statements.
+    """Replace the stored recommendations of several listings (`storing.store_batch`).
 
     Candidates that no longer exist or that the need's own organisation published are left
     out, then at most `limit` per listing are kept. A row recommended again keeps its id and
-    `alerted_at` (one upsert on need and candidate for the whole batch); rows no longer
-    recommended are deleted. Call inside a transaction.
+    `alerted_at`; rows no longer recommended are deleted. Call inside a transaction.
     """
-    ids = {int(m.candidate.id) for _, found in batch for m in found}
-    owner_of = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
-    rows: list[MatchRecommendation] = []
-    keep: set[tuple[int, int]] = set()
-    for listing, found in batch:
-        rank = 0
-        for m in found:
-            if limit is not None and rank >= limit:
-                break
-            cid = int(m.candidate.id)
-            if owner_of.get(cid, listing.owner_id) == listing.owner_id or (
-                (listing.pk, cid) in keep
-            ):
-                continue  # gone, the need's own, or listed twice
-            rank += 1
-            keep.add((listing.pk, cid))
-            rows.append(
-                MatchRecommendation(
-                    need_id=listing.pk,
-                    candidate_id=cid,
-                    rank=rank,
-                    score=m.score,
-                    components=_components(m),
-                    reason_zh=m.reason_zh[:300],
-                    reason_en=m.reason_en[:400],
-                    computed_at=now,
-                )
-            )
-    stored = MatchRecommendation.objects.filter(need_id__in=[listing.pk for listing, _ in batch])
-    stale = [
-        pk for pk, n, c in stored.values_list("pk", "need_id", "candidate_id") if (n, c) not in keep
-    ]
-    if stale:
-        MatchRecommendation.objects.filter(pk__in=stale).delete()
-    if rows:
-        MatchRecommendation.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["need", "candidate"],
-            update_fields=_STORED_FIELDS,
-        )
+    storing.store_batch(batch, now=now, limit=limit)
 
 
 @transaction.atomic
@@ -804,13 +750,9 @@ def _alert_threshold() -> float:
 
 
 def _send_alert(listing: Listing, reasons: Sequence[str], users: list[User], now: datetime) -> None:
+    title, body, url = storing.alert_text(listing, reasons)
     notify(
-        users=users,
-        event=NotificationEvent.MATCH_ALERT,
-        title=f"“{listing.title_zh}”有{len(reasons)}条高匹配推荐",
-        body="\n".join(reasons[:3]),
-        url=f"/market/listings/{listing.pk}/",
-        now=now,
+        users=users, event=NotificationEvent.MATCH_ALERT, title=title, body=body, url=url, now=now
     )
 
 
@@ -823,42 +765,13 @@ def _alert(listing: Listing, recs: Sequence[MatchRecommendation], now: datetime)
     MatchRecommendation.objects.filter(pk__in=[r.pk for r in fresh]).update(alerted_at=now)
 
 
-def _alert_many(listings: Sequence[Listing], now: datetime) -> None:
-    """`_alert` for a batch just stored: one query finds every new recommendation to alert."""
-    fresh: dict[int, list[tuple[int, str]]] = {}
-    rows = (
-        MatchRecommendation.objects.filter(
-            need_id__in=[listing.pk for listing in listings],
-            score__gte=_alert_threshold(),
-            alerted_at__isnull=True,
-        )
-        .order_by("need_id", "rank")
-        .values_list("pk", "need_id", "reason_zh")
-    )
-    for pk, need_id, reason in rows:
-        fresh.setdefault(need_id, []).append((pk, reason))
-    if not fresh:
-        return
-    alerting = [listing for listing in listings if listing.pk in fresh]
-    users: dict[int, list[User]] = {}  # one query for every organisation to alert
-    for user in User.objects.filter(
-        memberships__organisation_id__in={listing.owner_id for listing in alerting},
-        is_active=True,
-    ).annotate(org_id=F("memberships__organisation_id")):
-        users.setdefault(user.org_id, []).append(user)
-    for listing in alerting:
-        reasons = [reason for _, reason in fresh[listing.pk]]
-        _send_alert(listing, reasons, users.get(listing.owner_id, []), now)
-    alerted = [pk for recs in fresh.values() for pk, _ in recs]
-    MatchRecommendation.objects.filter(pk__in=alerted).update(alerted_at=now)
-
-
 @transaction.atomic
 def _store_and_alert(
     batch: Sequence[tuple[Listing, Sequence[Match]]], *, now: datetime, limit: int
 ) -> None:
-    _store_many(batch, now=now, limit=limit)
-    _alert_many([listing for listing, _ in batch], now)
+    """Store a chunk of a recompute and alert its new high-score recommendations, atomically."""
+    alerts = storing.store_batch(batch, now=now, limit=limit, alert_threshold=_alert_threshold())
+    storing.send_alerts(alerts, now=now)
 
 
 BATCH_IN_PROCESSES_FROM = 500

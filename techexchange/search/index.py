@@ -196,6 +196,28 @@ def _as_u64(doc_id: str) -> int | None:
     return num if num <= _U64_MAX and str(num) == doc_id else None
 
 
+class _DocFreqs(dict[tuple[str, str], int]):
+    """``searcher.doc_freq`` memoised for one searcher: a search asks for many terms twice."""
+
+    __slots__ = ("searcher",)
+
+    def __init__(self, searcher: tantivy.Searcher) -> None:
+        super().__init__()
+        self.searcher = searcher
+
+    def __missing__(self, key: tuple[str, str]) -> int:
+        df = self[key] = int(self.searcher.doc_freq(*key))
+        return df
+
+
+def _src_of(stored: tantivy.Document) -> bytes:
+    """A stored document's ``_src`` bytes (``get_first``: one conversion, not the whole doc's)."""
+    raw = stored.get_first("_src")
+    if not isinstance(raw, bytes):
+        raise TypeError("stored document without _src bytes")
+    return raw
+
+
 def _address(addr: tantivy.DocAddress) -> tuple[int, int]:
     return (addr.segment_ord, addr.doc)
 
@@ -499,7 +521,11 @@ class SearchIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def _split_common(
-        self, searcher: tantivy.Searcher, words: Mapping[str, float], grams: Mapping[str, float]
+        self,
+        searcher: tantivy.Searcher,
+        words: Mapping[str, float],
+        grams: Mapping[str, float],
+        freqs: _DocFreqs | None = None,
     ) -> tuple[_Terms, _Terms]:
         """Split query terms into those that select candidates and those that only score.
 
@@ -509,6 +535,7 @@ class SearchIndex:
         common, the common terms select.
         """
         r = self.ranking
+        freqs = _DocFreqs(searcher) if freqs is None else freqs
         n_docs = max(1, searcher.num_docs)
         cutoff = r.max_df * n_docs
         common: _Terms = ({}, {})
@@ -518,7 +545,7 @@ class SearchIndex:
             (("_w", words, r.word_weight), ("_g", grams, r.gram_weight))
         ):
             for term, weight in terms.items():
-                df = searcher.doc_freq(fname, term)
+                df = freqs[fname, term]
                 if df == 0:
                     continue
                 if df > cutoff:
@@ -563,6 +590,7 @@ class SearchIndex:
         base: tantivy.Query,
         words: Mapping[str, float],
         grams: Mapping[str, float],
+        freqs: _DocFreqs,
     ) -> tuple[dict[str, float], dict[str, float], float]:
         """RM3: mix the query with the term distribution of the top documents.
 
@@ -578,18 +606,21 @@ class SearchIndex:
         norm = sum(weights)
         mass: list[dict[str, float]] = [{}, {}]
         for (_s, addr), w in zip(top, weights, strict=True):
-            *counts, n_words, n_grams = self._terms_of(bytes(searcher.doc(addr)["_src"][0]))
+            *counts, n_words, n_grams = self._terms_of(_src_of(searcher.doc(addr)))
+            share = w / norm  # (w / norm) * c / n_toks, as one expression computed it
             for k, n_toks in enumerate((n_words, n_grams)):
                 if n_toks:
+                    m = mass[k]
+                    get = m.get
                     for term, c in counts[k].items():
-                        mass[k][term] = mass[k].get(term, 0.0) + (w / norm) * c / n_toks
+                        m[term] = get(term, 0.0) + share * c / n_toks
         n_docs = max(1, searcher.num_docs)
         max_df = r.max_df * n_docs
         out: list[dict[str, float]] = []
         for k, (fname, original) in enumerate((("_w", words), ("_g", grams))):
             scored = []
             for term, p in mass[k].items():
-                df = searcher.doc_freq(fname, term)
+                df = freqs[fname, term]
                 # A term only the one document has cannot expand anything.
                 if 2 <= df <= max_df:
                     scored.append((p * math.log(1 + n_docs / df), term))
@@ -640,6 +671,7 @@ class SearchIndex:
         searcher: tantivy.Searcher,
         expansion: list[tuple[int, str, float]],
         floor: float,
+        freqs: _DocFreqs,
     ) -> set[tuple[int, str]]:
         """Expansion terms that together cannot add ``feedback_min_share`` × *floor*.
 
@@ -653,10 +685,7 @@ class SearchIndex:
         field_weight = (r.word_weight, r.gram_weight)
         bounds = sorted(
             (
-                weight
-                * field_weight[k]
-                * _idf(searcher.doc_freq(fields[k], term), n_docs)
-                * (_K1 + 1),
+                weight * field_weight[k] * _idf(freqs[fields[k], term], n_docs) * (_K1 + 1),
                 k,
                 term,
             )
@@ -712,16 +741,17 @@ class SearchIndex:
     ) -> _Plan:
         """The query of a search: RM3 feedback, the common-term split, filters and ranges."""
         r = self.ranking
+        freqs = _DocFreqs(searcher)
         words, grams = self.query_terms(text)
         terms = sorted(set(words) | set(grams), key=lambda t: (-len(t), t))
         common: _Terms = ({}, {})
         if text.strip():
             selecting: _Terms = (dict(words), dict(grams))
             if r.max_df < 1.0 or r.max_query_terms > 0:
-                selecting, common = self._split_common(searcher, words, grams)
+                selecting, common = self._split_common(searcher, words, grams, freqs)
             main = self._text_query(*selecting)
             if r.feedback_docs > 0 and (selecting[0] or selecting[1]):
-                *mixed, floor = self._feedback(searcher, main, words, grams)
+                *mixed, floor = self._feedback(searcher, main, words, grams, freqs)
                 kept = (set(selecting[0]), set(selecting[1]))
                 originals = (words, grams)
                 selecting = ({}, {})
@@ -735,7 +765,7 @@ class SearchIndex:
                         elif term not in originals[k]:  # (an original no document has: gone)
                             expansion.append((k, term, weight))
                 weak = (
-                    self._negligible(searcher, expansion, floor)
+                    self._negligible(searcher, expansion, floor, freqs)
                     if r.feedback_min_share > 0
                     else set()
                 )
@@ -787,8 +817,8 @@ class SearchIndex:
         if load:
             for key, addr in result.hits:
                 stored = searcher.doc(addr)
-                doc_id = str(stored["_id"][0])
-                src = self._decoded(doc_id, bytes(stored["_src"][0]))
+                doc_id = str(stored.get_first("_id"))
+                src = self._decoded(doc_id, _src_of(stored))
                 score = float(key) if not sort and key is not None else 0.0
                 rows.append((score, _address(addr), doc_id, src))
         else:
@@ -879,7 +909,9 @@ class SearchIndex:
                     id=doc_id,
                     score=score,
                     doc=src,
-                    highlights=self._marks(src, plan.terms, highlight_width),
+                    highlights=self._marks(src, plan.terms, highlight_width)
+                    if highlight_width
+                    else {},
                 )
             )
         return SearchPage(

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from itertools import islice
+from operator import mul
 from typing import Any, Literal
 
 from techexchange.search.index import Filters, Hit, Ranking, SearchIndex
@@ -267,41 +268,113 @@ def _lowered(words: frozenset[str]) -> frozenset[str]:
 _LOWERED: dict[frozenset[str], frozenset[str]] = {}
 
 
-def _fit(
-    need: Need,
-    cand: Candidate,
-    text_value: float,
-    w: Mapping[str, float],
-    now: datetime | None,
-    neighbours: Mapping[str, frozenset[str]],
-    half_life_days: float,
-    need_keywords: frozenset[str],
-) -> list[tuple[str, float, float]]:
-    """(name, value, weight) of each component the need asks for, in `COMPONENTS` order."""
-    out: list[tuple[str, float, float]] = [("text", float(text_value), w["text"])]
-    if need.fields:
-        out.append(("field", float(_overlap(need.fields, cand.fields) or 0.0), w["field"]))
-    if need_keywords:
-        value = _overlap(need_keywords, _lowered(cand.keywords)) or 0.0
-        out.append(("keywords", float(value), w["keywords"]))
-    if need.maturity_min is not None or need.maturity_max is not None:
-        mat = _maturity(need, cand)
-        out.append(("maturity", mat[0] if mat else 0.0, w["maturity"]))
-    if need.ip_statuses:
-        value = _any(need.ip_statuses, _set(cand.ip_status)) or 0.0
-        out.append(("ip", float(value), w["ip"]))
-    if need.modes:
-        out.append(("mode", float(_any(need.modes, cand.modes) or 0.0), w["mode"]))
-    if need.regions:
-        out.append(("region", float(_region(need, cand) or 0.0), w["region"]))
-    if need.budget is not None:
-        out.append(("price", float(_price(need, cand) or 0.0), w["price"]))
-    if need.chain_stages:
-        out.append(("chain", float(_chain(need, cand, neighbours) or 0.0), w["chain"]))
-    if now is not None:
-        value = _freshness(cand, now, half_life_days) or 0.0
-        out.append(("freshness", float(value), w["freshness"]))
-    return out
+class _Fit:
+    """A need's structured fit, prepared once and applied to each candidate of its pool.
+
+    :meth:`values` gives exactly the values of the component functions above (`_overlap`,
+    `_any`, `_maturity`, `_region`, `_price`, `_chain`, `_freshness`), in `COMPONENTS` order,
+    without a call per component and without wording notes: a batch ranks ~100 candidates a
+    request and words the notes of the returned ones only (`_part`).
+    """
+
+    __slots__ = (
+        "half_life",
+        "keywords",
+        "names",
+        "near",
+        "need",
+        "now",
+        "total",
+        "weights",
+    )
+
+    def __init__(
+        self,
+        need: Need,
+        weights: Weights,
+        now: datetime | None,
+        neighbours: Mapping[str, frozenset[str]],
+        half_life_days: float,
+    ) -> None:
+        w = weights.as_dict()
+        self.need = need
+        self.now = now
+        self.half_life = half_life_days
+        self.keywords = frozenset(k.lower() for k in need.keywords)
+        self.near: set[str] = (
+            set().union(*(neighbours.get(s, frozenset()) for s in need.chain_stages))
+            if need.chain_stages
+            else set()
+        )
+        asked = {
+            "text": True,
+            "field": bool(need.fields),
+            "keywords": bool(self.keywords),
+            "maturity": need.maturity_min is not None or need.maturity_max is not None,
+            "ip": bool(need.ip_statuses),
+            "mode": bool(need.modes),
+            "region": bool(need.regions),
+            "price": need.budget is not None,
+            "chain": bool(need.chain_stages),
+            "freshness": now is not None,
+        }
+        self.names = tuple(name for name in COMPONENTS if asked[name])
+        self.weights = tuple(w[name] for name in self.names)
+        self.total = sum(self.weights) or 1.0  # sum() as before: its rounding is compensated
+
+    def values(self, cand: Candidate, text_value: float) -> list[float]:
+        """The value of each component the need asks for (`names` order)."""
+        need = self.need
+        out = [float(text_value)]
+        if need.fields:
+            offered = cand.fields
+            out.append(len(need.fields & offered) / len(need.fields) if offered else UNKNOWN)
+        if self.keywords:
+            if cand.keywords:
+                low = _lowered(cand.keywords)
+                out.append(len(self.keywords & low) / len(self.keywords) if low else UNKNOWN)
+            else:
+                out.append(UNKNOWN)
+        lo, hi = need.maturity_min, need.maturity_max
+        if lo is not None or hi is not None:
+            m = cand.maturity
+            if m is None:
+                out.append(UNKNOWN)
+            elif lo is not None and m < lo:
+                out.append(max(0.0, 1 - 0.35 * (lo - m)))
+            elif hi is not None and m > hi:
+                out.append(max(0.0, 1 - 0.15 * (m - hi)))
+            else:
+                out.append(1.0)
+        if need.ip_statuses:
+            ip = cand.ip_status
+            if ip is None:
+                out.append(UNKNOWN)
+            elif isinstance(ip, str):
+                out.append(1.0 if ip in need.ip_statuses else 0.0)
+            else:
+                out.append(float(_any(need.ip_statuses, _set(ip)) or 0.0))
+        if need.modes:
+            offered = cand.modes
+            if offered:
+                out.append(0.0 if need.modes.isdisjoint(offered) else 1.0)
+            else:
+                out.append(UNKNOWN)
+        if need.regions:
+            out.append(float(_region(need, cand) or 0.0))
+        if need.budget is not None:
+            out.append(float(_price(need, cand) or 0.0))
+        if need.chain_stages:
+            offered = cand.chain_stages
+            if not offered:
+                out.append(UNKNOWN)
+            elif not need.chain_stages.isdisjoint(offered):
+                out.append(1.0)
+            else:
+                out.append(0.0 if self.near.isdisjoint(offered) else 0.6)
+        if self.now is not None:
+            out.append(float(_freshness(cand, self.now, self.half_life) or 0.0))
+        return out
 
 
 def _part(need: Need, cand: Candidate, name: str, value: float, weight: float) -> _Part:
@@ -353,28 +426,66 @@ def rank_candidates(
     keep the text order. ``now`` enables the freshness component. ``limit`` returns only the
     best *limit* (and words the reasons of those only).
     """
-    w = (weights or Weights()).as_dict()
-    neighbours = chain_neighbours or {}
-    need_keywords = frozenset(k.lower() for k in need.keywords)
     pool = list(candidates)
-    best = max((c.text_score for c in pool), default=0.0)
-    scored: list[tuple[float, int, Candidate, list[tuple[str, float, float]]]] = []
-    for order, cand in enumerate(pool):
-        text_value = cand.text_score / best if best > 0 else 0.0
-        fit = _fit(
-            need, cand, text_value, w, now, neighbours, freshness_half_life_days, need_keywords
-        )
-        total = sum(f[2] for f in fit) or 1.0  # sum() as before: its rounding is compensated
-        score = sum(f[1] * f[2] for f in fit) / total
-        scored.append((-score, order, cand, fit))
-    scored.sort(key=lambda t: (t[0], t[1]))
+    fit = _Fit(need, weights or Weights(), now, chain_neighbours or {}, freshness_half_life_days)
+    return _rank(fit, pool, [c.text_score for c in pool], limit, rescored=False)
+
+
+def _rank(
+    fit: _Fit,
+    pool: Sequence[Candidate],
+    scores: Sequence[float],
+    limit: int | None,
+    *,
+    rescored: bool,
+) -> list[Match]:
+    """`rank_candidates` with the text score of ``pool[i]`` given as ``scores[i]``.
+
+    ``rescored``: the candidates' own ``text_score`` is not theirs here (shared candidates
+    of the matcher's cache); the returned ones are rebuilt with their score.
+    """
+    best = max(scores, default=0.0)
+    weights, total, values_of = fit.weights, fit.total, fit.values
+    rows = []
+    neg = []
+    for cand, text_score in zip(pool, scores, strict=True):
+        values = values_of(cand, text_score / best if best > 0 else 0.0)
+        rows.append(values)
+        neg.append(-(sum(map(mul, values, weights)) / total))
+    order = sorted(range(len(pool)), key=neg.__getitem__)  # stable: ties keep the text order
     if limit is not None:
-        scored = scored[: max(0, limit)]
+        order = order[: max(0, limit)]
     out = []
-    for neg, _, cand, fit in scored:  # notes and Component objects only for what is returned
-        comps = tuple(Component(*_part(need, cand, *f)) for f in fit)
-        out.append(Match(cand, -neg, comps, *_reason(comps)))
+    need, names = fit.need, fit.names
+    for i in order:  # notes and Component objects only for what is returned
+        cand = pool[i]
+        if rescored:
+            cand = _with_score(cand, scores[i])
+        comps = tuple(
+            Component(*_part(need, cand, name, value, weight))
+            for name, value, weight in zip(names, rows[i], weights, strict=True)
+        )
+        out.append(Match(cand, -neg[i], comps, *_reason(comps)))
     return out
+
+
+def _with_score(c: Candidate, score: float) -> Candidate:
+    """*c* with another text score (as dataclasses.replace, several times faster)."""
+    return Candidate(
+        c.id,
+        score,
+        c.title,
+        c.fields,
+        c.keywords,
+        c.maturity,
+        c.ip_status,
+        c.modes,
+        c.regions,
+        c.price_min,
+        c.price_max,
+        c.chain_stages,
+        c.updated_at,
+    )
 
 
 # -- retrieval -------------------------------------------------------------------------------
@@ -439,45 +550,30 @@ class Matcher:
         default_factory=dict, init=False, repr=False
     )
 
-    def _candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
-        """Candidates of *hits*; with the index's ``doc_cache`` on, each document is read once.
+    def _candidates(self, hits: Sequence[Hit]) -> tuple[list[Candidate], bool]:
+        """Candidates of *hits*, and whether their ``text_score`` is to be read from the hits.
 
-        A hit whose ``doc`` is the very dict a candidate was read from (the index shares
-        decoded documents while they are unchanged) reuses that candidate with its new score.
-        Only for ``candidate_from_hit``, which reads nothing else from the hit.
+        With the index's ``doc_cache`` on, each document is read once: a hit whose ``doc`` is
+        the very dict a candidate was read from (the index shares decoded documents while they
+        are unchanged) reuses that candidate, whatever score it was read with (the ranking
+        takes the hits' scores). Only for ``candidate_from_hit``, which reads nothing else
+        from the hit.
         """
         if not self.index.doc_cache or self.to_candidate is not candidate_from_hit:
-            return [self.to_candidate(h) for h in hits]
+            return [self.to_candidate(h) for h in hits], False
         out = []
         known = self._known
         for h in hits:
             entry = known.get(h.id)
             if entry is not None and entry[0] is h.doc:
-                c = entry[1]  # as dataclasses.replace(c, text_score=h.score), several times faster
-                out.append(
-                    Candidate(
-                        c.id,
-                        h.score,
-                        c.title,
-                        c.fields,
-                        c.keywords,
-                        c.maturity,
-                        c.ip_status,
-                        c.modes,
-                        c.regions,
-                        c.price_min,
-                        c.price_max,
-                        c.chain_stages,
-                        c.updated_at,
-                    )
-                )
+                out.append(entry[1])
                 continue
             cand = candidate_from_hit(h)
             if len(known) >= self.index.doc_cache:
                 known.clear()
             known[h.id] = (h.doc, cand)
             out.append(cand)
-        return out
+        return out, True
 
     def match(
         self,
@@ -495,15 +591,10 @@ class Matcher:
             highlight_width=None,
             count=False,
         )
-        ranked = rank_candidates(
-            need,
-            self._candidates(page.hits),
-            weights=self.weights,
-            now=now,
-            chain_neighbours=self.chain_neighbours,
-            limit=limit,
-        )
-        return ranked
+        pool, rescored = self._candidates(page.hits)
+        scores = [h.score for h in page.hits] if rescored else [c.text_score for c in pool]
+        fit = _Fit(need, self.weights, now, self.chain_neighbours, 180.0)
+        return _rank(fit, pool, scores, limit, rescored=rescored)
 
     def match_many(
         self,

@@ -164,6 +164,23 @@ _Row = tuple[float, tuple[int, int], str, dict[str, Any] | None]
 
 
 @dataclass(slots=True)
+class _Snapshot:
+    """One searcher kept while the generation's ``meta.json`` is unchanged (``doc_cache``).
+
+    tantivy rewrites ``meta.json`` (atomically) on every commit and merge, and its content
+    (segments, their deletes, the opstamp) names the searched state exactly: while it reads
+    the same, the searcher, document frequencies and stored documents by address are those
+    of the index on disk.
+    """
+
+    gen: _Generation
+    meta: bytes
+    searcher: tantivy.Searcher
+    freqs: _DocFreqs
+    stored: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _Generation:
     name: str
     index: tantivy.Index
@@ -240,7 +257,10 @@ class SearchIndex:
     ``doc_cache`` > 0 keeps up to that many decoded stored documents (and, for feedback, their
     analysed terms), keyed by their stored bytes, so a batch in which the same documents come
     back again and again decodes each once. Hits then share their ``doc`` dict with later
-    searches: treat it as read-only.
+    searches: treat it as read-only. Searches then also keep their searcher, document
+    frequencies and the stored documents read, by address, while the generation's
+    ``meta.json`` reads the same (one small file read a search); a commit or merge made by
+    any process changes it, and the next search reloads.
     """
 
     def __init__(
@@ -255,6 +275,7 @@ class SearchIndex:
         self.path = Path(path)
         self.doc_cache = doc_cache
         self._docs: dict[tuple[str, bytes], dict[str, Any]] = {}
+        self._snap: _Snapshot | None = None
         self._analysed: dict[bytes, tuple[Counter[str], Counter[str], int, int]] = {}
         self.doc_type = doc_type
         self.ranking = ranking or Ranking()
@@ -495,6 +516,50 @@ class SearchIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _searcher(self, gen: _Generation) -> tantivy.Searcher:
+        """A searcher of *gen*; with ``doc_cache`` on, the same one while nothing changed."""
+        if not self.doc_cache:
+            return gen.index.searcher()
+        try:
+            with open(self.path / gen.name / "meta.json", "rb") as f:
+                meta = f.read()
+        except OSError:
+            self._snap = None
+            return gen.index.searcher()
+        snap = self._snap
+        if snap is None or snap.gen is not gen or snap.meta != meta:
+            # Read before reloading: a commit landing in between only makes the next
+            # search reload once more, never keeps an older state under a newer meta.
+            gen.index.reload()
+            searcher = gen.index.searcher()
+            snap = self._snap = _Snapshot(gen, meta, searcher, _DocFreqs(searcher))
+        return snap.searcher
+
+    def _freqs(self, searcher: tantivy.Searcher) -> _DocFreqs:
+        """The document-frequency memo of *searcher* (kept with its snapshot, if it has one)."""
+        snap = self._snap
+        if snap is not None and snap.searcher is searcher:
+            if len(snap.freqs) >= 20 * max(self.doc_cache, 1):
+                snap.freqs.clear()
+            return snap.freqs
+        return _DocFreqs(searcher)
+
+    def _stored(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress) -> tuple[str, bytes]:
+        """The id and ``_src`` bytes of the document at *addr* (by address from a snapshot)."""
+        snap = self._snap
+        if snap is None or snap.searcher is not searcher:
+            stored = searcher.doc(addr)
+            return str(stored.get_first("_id")), _src_of(stored)
+        key = (addr.segment_ord, addr.doc)
+        found = snap.stored.get(key)
+        if found is None:
+            stored = searcher.doc(addr)
+            found = (str(stored.get_first("_id")), _src_of(stored))
+            if len(snap.stored) >= self.doc_cache:
+                snap.stored.clear()
+            snap.stored[key] = found
+        return found
+
     def count(self) -> int:
         """Number of live documents."""
         return int(self._live().index.searcher().num_docs)
@@ -606,7 +671,7 @@ class SearchIndex:
         norm = sum(weights)
         mass: list[dict[str, float]] = [{}, {}]
         for (_s, addr), w in zip(top, weights, strict=True):
-            *counts, n_words, n_grams = self._terms_of(_src_of(searcher.doc(addr)))
+            *counts, n_words, n_grams = self._terms_of(self._stored(searcher, addr)[1])
             share = w / norm  # (w / norm) * c / n_toks, as one expression computed it
             for k, n_toks in enumerate((n_words, n_grams)):
                 if n_toks:
@@ -741,7 +806,7 @@ class SearchIndex:
     ) -> _Plan:
         """The query of a search: RM3 feedback, the common-term split, filters and ranges."""
         r = self.ranking
-        freqs = _DocFreqs(searcher)
+        freqs = self._freqs(searcher)
         words, grams = self.query_terms(text)
         terms = sorted(set(words) | set(grams), key=lambda t: (-len(t), t))
         common: _Terms = ({}, {})
@@ -816,9 +881,8 @@ class SearchIndex:
         rows: list[_Row] = []
         if load:
             for key, addr in result.hits:
-                stored = searcher.doc(addr)
-                doc_id = str(stored.get_first("_id"))
-                src = self._decoded(doc_id, _src_of(stored))
+                doc_id, raw = self._stored(searcher, addr)
+                src = self._decoded(doc_id, raw)
                 score = float(key) if not sort and key is not None else 0.0
                 rows.append((score, _address(addr), doc_id, src))
         else:
@@ -896,7 +960,7 @@ class SearchIndex:
         documents that cannot enter them.
         """
         started = time.perf_counter()
-        searcher = self._live().index.searcher()
+        searcher = self._searcher(self._live())
         plan = self._plan(searcher, text, filters, ranges, sort)
         rows, total = self._ranked(
             searcher, plan, offset=offset, limit=limit, count=count, load=True
@@ -956,7 +1020,7 @@ class SearchIndex:
         """
         started = time.perf_counter()
         gen = self._live()
-        searcher = gen.index.searcher()
+        searcher = self._searcher(gen)
         plan = self._plan(searcher, text, filters, ranges, sort, within)
         rows, total = self._ranked(
             searcher,

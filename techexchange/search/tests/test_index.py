@@ -321,3 +321,29 @@ def test_feedback_leaves_out_expansion_terms_too_weak_to_matter(tmp_path):
     )
     none.upsert(docs)
     assert set(ids(none, "锂电池")) == {"a", "b"}
+
+
+def test_a_doc_cache_keeps_its_searcher_until_another_writer_commits(index):
+    # With doc_cache on, searches keep one searcher (and the documents read by address)
+    # while the generation's meta.json is unchanged; a commit made through another object
+    # (as by another process) must show in the very next search: changed stored fields,
+    # a deleted document, a new one.
+    rm3 = Ranking(feedback_docs=2)
+    reader = SearchIndex(index.path, INSTRUMENT, doc_cache=100, ranking=rm3)
+    first = reader.search("显微镜", limit=10)
+    kept = reader._snap
+    assert kept is not None
+    again = reader.search("显微镜", limit=10)
+    assert reader._snap is kept  # nothing changed: the same searcher
+    assert [(h.id, h.score, h.doc) for h in again.hits] == [
+        (h.id, h.score, h.doc) for h in first.hits
+    ]
+    assert reader.search_ids("显微镜", limit=10).hits[0].id == first.hits[0].id
+    index.upsert([{**DOCS[0], "owner": "同济大学"}, {"id": "i9", "name": "透射电子显微镜"}])
+    index.delete(["i2"])
+    after = {h.id: h.doc for h in reader.search("显微镜", limit=10).hits}
+    assert reader._snap is not kept
+    assert after["i1"]["owner"] == "同济大学"
+    assert "i9" in after and "i2" not in after
+    fresh = SearchIndex(index.path, INSTRUMENT, ranking=rm3).search("显微镜", limit=10)
+    assert list(after) == [h.id for h in fresh.hits]

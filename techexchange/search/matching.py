@@ -156,14 +156,6 @@ class Match:
 # -- components ------------------------------------------------------------------------------
 
 
-def _overlap(wanted: frozenset[str], offered: frozenset[str]) -> float | None:
-    if not wanted:
-        return None
-    if not offered:
-        return UNKNOWN
-    return len(wanted & offered) / len(wanted)
-
-
 def _any(wanted: frozenset[str], offered: frozenset[str]) -> float | None:
     if not wanted:
         return None
@@ -186,48 +178,6 @@ def _maturity(need: Need, cand: Candidate) -> tuple[float, str, str] | None:
     if hi is not None and m > hi:
         return max(0.0, 1 - 0.15 * (m - hi)), f"成熟度偏高（{label}）", f"more mature ({label})"
     return 1.0, f"成熟度符合期望（{label}）", f"maturity in the wanted window ({label})"
-
-
-def _price(need: Need, cand: Candidate) -> float | None:
-    if need.budget is None:
-        return None
-    low = cand.price_min if cand.price_min is not None else cand.price_max
-    if low is None:
-        return UNKNOWN
-    if low <= need.budget:
-        return 1.0
-    return max(0.0, need.budget / low) ** 2
-
-
-def _region(need: Need, cand: Candidate) -> float | None:
-    if not need.regions:
-        return None
-    if not cand.regions:
-        return UNKNOWN
-    for rank, code in enumerate(need.regions):
-        if code in cand.regions:
-            return max(0.4, 1.0 - 0.2 * rank)
-    return 0.0
-
-
-def _chain(need: Need, cand: Candidate, neighbours: Mapping[str, frozenset[str]]) -> float | None:
-    if not need.chain_stages:
-        return None
-    if not cand.chain_stages:
-        return UNKNOWN
-    if need.chain_stages & cand.chain_stages:
-        return 1.0
-    near = set().union(*(neighbours.get(s, frozenset()) for s in need.chain_stages))
-    return 0.6 if near & cand.chain_stages else 0.0
-
-
-def _freshness(cand: Candidate, now: datetime | None, half_life_days: float) -> float | None:
-    if now is None:
-        return None
-    if cand.updated_at is None:
-        return UNKNOWN
-    age_days = max(0.0, (now - cand.updated_at).total_seconds() / 86400)
-    return float(0.5 ** (age_days / half_life_days))
 
 
 _NOTES: dict[str, tuple[str, str]] = {
@@ -271,10 +221,18 @@ _LOWERED: dict[frozenset[str], frozenset[str]] = {}
 class _Fit:
     """A need's structured fit, prepared once and applied to each candidate of its pool.
 
-    :meth:`values` gives exactly the values of the component functions above (`_overlap`,
-    `_any`, `_maturity`, `_region`, `_price`, `_chain`, `_freshness`), in `COMPONENTS` order,
-    without a call per component and without wording notes: a batch ranks ~100 candidates a
-    request and words the notes of the returned ones only (`_part`).
+    :meth:`values` computes each asked component inline, in `COMPONENTS` order, without
+    wording notes: a batch ranks ~100 candidates a request and words the notes of the
+    returned ones only (`_part`). Values, UNKNOWN (0.5) where the candidate lacks the data:
+
+    * field, keywords: the share of the need's values the candidate has (keywords compared
+      in lower case); ip, mode: 1 if the candidate has any of the accepted ones, else 0;
+    * maturity: 1 inside the window, 1 − 0.35 a level too early, 1 − 0.15 a level too late
+      (never below 0): an immature result cannot be bought ready (`_maturity`);
+    * region: 1 − 0.2 × the rank of the first preferred region it is in (at least 0.4), 0 if
+      none; price: 1 within the budget (its lowest price), else (budget / price)²;
+    * chain: 1 on a stage the need names, 0.6 on a neighbouring one, else 0;
+    * freshness: 0.5 ** (age in days / half-life).
     """
 
     __slots__ = (
@@ -360,10 +318,26 @@ class _Fit:
                 out.append(0.0 if need.modes.isdisjoint(offered) else 1.0)
             else:
                 out.append(UNKNOWN)
-        if need.regions:
-            out.append(float(_region(need, cand) or 0.0))
-        if need.budget is not None:
-            out.append(float(_price(need, cand) or 0.0))
+        if need.regions:  # _region
+            offered = cand.regions
+            if offered:
+                value = 0.0
+                for rank, code in enumerate(need.regions):
+                    if code in offered:
+                        value = max(0.4, 1.0 - 0.2 * rank)
+                        break
+                out.append(float(value))
+            else:
+                out.append(UNKNOWN)
+        budget = need.budget
+        if budget is not None:  # _price
+            price = cand.price_min if cand.price_min is not None else cand.price_max
+            if price is None:
+                out.append(UNKNOWN)
+            elif price <= budget:
+                out.append(1.0)
+            else:
+                out.append(float(max(0.0, budget / price) ** 2 or 0.0))
         if need.chain_stages:
             offered = cand.chain_stages
             if not offered:
@@ -372,8 +346,14 @@ class _Fit:
                 out.append(1.0)
             else:
                 out.append(0.0 if self.near.isdisjoint(offered) else 0.6)
-        if self.now is not None:
-            out.append(float(_freshness(cand, self.now, self.half_life) or 0.0))
+        now = self.now
+        if now is not None:  # _freshness
+            updated = cand.updated_at
+            if updated is None:
+                out.append(UNKNOWN)
+            else:
+                age_days = max(0.0, (now - updated).total_seconds() / 86400)
+                out.append(float(0.5 ** (age_days / self.half_life)) or 0.0)
         return out
 
 
@@ -461,12 +441,29 @@ def _rank(
         cand = pool[i]
         if rescored:
             cand = _with_score(cand, scores[i])
-        comps = tuple(
-            Component(*_part(need, cand, name, value, weight))
-            for name, value, weight in zip(names, rows[i], weights, strict=True)
-        )
-        out.append(Match(cand, -neg[i], comps, *_reason(comps)))
+        comps = []
+        for name, value, weight in zip(names, rows[i], weights, strict=True):
+            if name in _UNSHARED:
+                comps.append(Component(*_part(need, cand, name, value, weight)))
+                continue
+            key = (name, value, weight)
+            comp = _SHARED.get(key)
+            if comp is None:
+                comp = Component(*_part(need, cand, name, value, weight))
+                if len(_SHARED) >= 10_000:
+                    _SHARED.clear()
+                _SHARED[key] = comp
+            comps.append(comp)
+        done = tuple(comps)
+        out.append(Match(cand, -neg[i], done, *_reason(done)))
     return out
+
+
+# Components whose notes follow from name and value alone recur across matches: they are
+# built once (immutable, so shared). Text and freshness values rarely recur; maturity's
+# note names the candidate's level.
+_SHARED: dict[tuple[str, float, float], Component] = {}
+_UNSHARED = frozenset({"text", "freshness", "maturity"})
 
 
 def _with_score(c: Candidate, score: float) -> Candidate:
@@ -496,7 +493,7 @@ def _set(value: Any) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str):
         return frozenset({value})
-    return frozenset(str(v) for v in value)
+    return frozenset(map(str, value))
 
 
 def _number(value: Any) -> float | None:

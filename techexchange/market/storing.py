@@ -85,36 +85,47 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _component_json(c: Component) -> str:
+def _component_texts(c: Component) -> tuple[str, str]:
     value, weight = round(c.value, 3), round(c.weight, 4)
     if type(value) is not float or type(weight) is not float or not isfinite(value + weight):
-        return dumps(components_of((c,))[0])  # the general path for anything unusual
+        text = dumps(components_of((c,))[0])  # the general path for anything unusual
+        return text, text
+    name, zh, en = _string(c.name), _string(c.note_zh), _string(c.note_en)
+    v, w = _float(value), _float(weight)
+    text = f'{{"name":{name},"value":{v},"weight":{w},"note_zh":{zh},"note_en":{en}}}'
+    # jsonb's own text form: keys by length then bytes, ", " and ": " between items
     return (
-        f'{{"name":{_string(c.name)},"value":{_float(value)},"weight":{_float(weight)},'
-        f'"note_zh":{_string(c.note_zh)},"note_en":{_string(c.note_en)}}}'
+        text,
+        f'{{"name": {name}, "value": {v}, "weight": {w}, "note_en": {en}, "note_zh": {zh}}}',
     )
 
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 _float = float.__repr__  # what json.dumps uses for a finite float
-_JSON: dict[Component, str] = {}
+_TEXTS: dict[Component, tuple[str, str]] = {}
 
 
-def components_json(match: Match) -> str:
-    """`dumps(components(match))`, each component's JSON memoised.
+def components_texts(match: Match, *, jsonb: bool = False) -> tuple[str, str]:
+    """`dumps(components(match))`, and the text the database gives back for it.
 
-    Most components recur across matches (the same field, mode or region value with the
-    same notes and weight); only the text and freshness values vary.
+    The second is the same, or with `jsonb` (PostgreSQL) jsonb's normal form, so that an
+    unchanged row is recognised without parsing its JSON (a mismatch is then parsed, never
+    taken as a change). Each component's texts are memoised: most components recur across
+    matches (the same field, mode or region value with the same note and weight); only the
+    text and freshness values vary.
     """
     parts = []
     for c in match.components:
-        text = _JSON.get(c)
-        if text is None:
-            if len(_JSON) >= 50_000:
-                _JSON.clear()
-            text = _JSON[c] = _component_json(c)
-        parts.append(text)
-    return f"[{','.join(parts)}]"
+        texts = _TEXTS.get(c)
+        if texts is None:
+            if len(_TEXTS) >= 50_000:
+                _TEXTS.clear()
+            texts = _TEXTS[c] = _component_texts(c)
+        parts.append(texts)
+    text = f"[{','.join(t for t, _ in parts)}]"
+    if not jsonb:
+        return text, text
+    return text, f"[{', '.join(t for _, t in parts)}]"
 
 
 def alert_text(listing: Listing, reasons: Sequence[str]) -> tuple[str, str, str]:
@@ -232,6 +243,7 @@ def store_batch(
     ids = {int(m.candidate.id) for _, found in batch for m in found}
     needs = [listing.pk for listing, _ in batch]
     rec = _q(MatchRecommendation._meta.db_table)
+    jsonb = connection.vendor == "postgresql"
     with _cursor() as cursor:
         owner_of: dict[int, int | None] = {}
         if ids:
@@ -269,7 +281,7 @@ def store_batch(
                     continue  # gone, the need's own, or listed twice
                 rank += 1
                 keep.add(key)
-                text = components_json(m)
+                text, stored_form = components_texts(m, jsonb=jsonb)
                 reason_zh = m.reason_zh[:300]
                 reason_en = m.reason_en[:400]
                 old = stored.get(key)
@@ -286,7 +298,7 @@ def store_batch(
                     and old[4] == m.score
                     and old[6] == reason_zh
                     and old[7] == reason_en
-                    and (old[5] == text or json.loads(old[5]) == json.loads(text))
+                    and (old[5] == stored_form or json.loads(old[5]) == json.loads(text))
                 ):
                     continue  # stored as computed: no write
                 rows.append(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from techexchange.accounts.models import OrgRole, User
@@ -322,7 +322,26 @@ def test_deleting_a_stale_recommendation_unlinks_the_eoi_that_came_from_it(setti
 def test_component_json_reads_back_as_the_components(note, value):
     c = Component("text", value, 0.33333, note, note[::-1])
     match = Match(Candidate(id="1"), 0.5, (c, Component("field", 1.0, 0.1)), "理由", "why")
-    text = storing.components_json(match)
-    assert text == storing.components_json(match)  # memoised the same
+    text, _ = storing.components_texts(match)
+    assert storing.components_texts(match)[0] == text  # memoised the same
     assert json.loads(text) == storing.components(match)
     assert text == json.dumps(storing.components(match), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_the_database_gives_back_the_components_text_storing_expects(settings):
+    # Only speed depends on it (a mismatch is parsed and compared), so check it holds.
+    needs, offers, _ = _scenario(settings)
+    batch = _rounds(needs, offers)[0]
+    services._store_and_alert(batch, now=NOW, limit=8)
+    expected = {
+        (listing.pk, int(m.candidate.id)): storing.components_texts(
+            m, jsonb=connection.vendor == "postgresql"
+        )[1]
+        for listing, found in batch
+        for m in found
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT need_id, candidate_id, components FROM market_matchrecommendation")
+        stored = {(n, c): text for n, c, text in cursor.fetchall()}
+    assert len(stored) >= 6
+    assert stored == {key: expected[key] for key in stored}

@@ -242,6 +242,7 @@ class _Fit:
         "near",
         "need",
         "now",
+        "regions",
         "total",
         "weights",
     )
@@ -264,6 +265,9 @@ class _Fit:
             if need.chain_stages
             else set()
         )
+        self.regions = tuple(
+            (code, max(0.4, 1.0 - 0.2 * rank)) for rank, code in enumerate(need.regions)
+        )
         asked = {
             "text": True,
             "field": bool(need.fields),
@@ -280,81 +284,96 @@ class _Fit:
         self.weights = tuple(w[name] for name in self.names)
         self.total = sum(self.weights) or 1.0  # sum() as before: its rounding is compensated
 
-    def values(self, cand: Candidate, text_value: float) -> list[float]:
-        """The value of each component the need asks for (`names` order)."""
+    def rows(
+        self, pool: Sequence[Candidate], text_values: Sequence[float]
+    ) -> list[tuple[float, ...]]:
+        """The value of each component the need asks for (`names` order), per candidate.
+
+        Computed a component at a time over the whole pool: one comprehension each.
+        """
         need = self.need
-        out = [float(text_value)]
+        cols: list[list[float]] = [[float(v) for v in text_values]]
         if need.fields:
-            offered = cand.fields
-            out.append(len(need.fields & offered) / len(need.fields) if offered else UNKNOWN)
+            wanted, n = need.fields, len(need.fields)
+            cols.append([len(wanted & c.fields) / n if c.fields else UNKNOWN for c in pool])
         if self.keywords:
-            if cand.keywords:
-                low = _lowered(cand.keywords)
-                out.append(len(self.keywords & low) / len(self.keywords) if low else UNKNOWN)
-            else:
-                out.append(UNKNOWN)
+            kw, n = self.keywords, len(self.keywords)
+            cols.append(
+                [len(kw & _lowered(c.keywords)) / n if c.keywords else UNKNOWN for c in pool]
+            )
         lo, hi = need.maturity_min, need.maturity_max
         if lo is not None or hi is not None:
-            m = cand.maturity
-            if m is None:
-                out.append(UNKNOWN)
-            elif lo is not None and m < lo:
-                out.append(max(0.0, 1 - 0.35 * (lo - m)))
-            elif hi is not None and m > hi:
-                out.append(max(0.0, 1 - 0.15 * (m - hi)))
-            else:
-                out.append(1.0)
+            cols.append(
+                [
+                    UNKNOWN
+                    if (m := c.maturity) is None
+                    else max(0.0, 1 - 0.35 * (lo - m))
+                    if lo is not None and m < lo
+                    else max(0.0, 1 - 0.15 * (m - hi))
+                    if hi is not None and m > hi
+                    else 1.0
+                    for c in pool
+                ]
+            )
         if need.ip_statuses:
-            ip = cand.ip_status
-            if ip is None:
-                out.append(UNKNOWN)
-            elif isinstance(ip, str):
-                out.append(1.0 if ip in need.ip_statuses else 0.0)
-            else:
-                out.append(float(_any(need.ip_statuses, _set(ip)) or 0.0))
+            ips = need.ip_statuses
+            cols.append(
+                [
+                    UNKNOWN
+                    if (ip := c.ip_status) is None
+                    else (1.0 if ip in ips else 0.0)
+                    if isinstance(ip, str)
+                    else float(_any(ips, _set(ip)) or 0.0)
+                    for c in pool
+                ]
+            )
         if need.modes:
-            offered = cand.modes
-            if offered:
-                out.append(0.0 if need.modes.isdisjoint(offered) else 1.0)
-            else:
-                out.append(UNKNOWN)
-        if need.regions:  # _region
-            offered = cand.regions
-            if offered:
-                value = 0.0
-                for rank, code in enumerate(need.regions):
-                    if code in offered:
-                        value = max(0.4, 1.0 - 0.2 * rank)
-                        break
-                out.append(float(value))
-            else:
-                out.append(UNKNOWN)
+            modes = need.modes
+            cols.append(
+                [(0.0 if modes.isdisjoint(c.modes) else 1.0) if c.modes else UNKNOWN for c in pool]
+            )
+        if need.regions:
+            ranked = self.regions
+            cols.append([_region_value(ranked, c.regions) if c.regions else UNKNOWN for c in pool])
         budget = need.budget
-        if budget is not None:  # _price
-            price = cand.price_min if cand.price_min is not None else cand.price_max
-            if price is None:
-                out.append(UNKNOWN)
-            elif price <= budget:
-                out.append(1.0)
-            else:
-                out.append(float(max(0.0, budget / price) ** 2 or 0.0))
+        if budget is not None:
+            cols.append(
+                [
+                    UNKNOWN
+                    if (price := c.price_min if c.price_min is not None else c.price_max) is None
+                    else 1.0
+                    if price <= budget
+                    else float(max(0.0, budget / price) ** 2 or 0.0)
+                    for c in pool
+                ]
+            )
         if need.chain_stages:
-            offered = cand.chain_stages
-            if not offered:
-                out.append(UNKNOWN)
-            elif not need.chain_stages.isdisjoint(offered):
-                out.append(1.0)
-            else:
-                out.append(0.0 if self.near.isdisjoint(offered) else 0.6)
+            stages, near = need.chain_stages, self.near
+            cols.append(
+                [
+                    UNKNOWN
+                    if not (offered := c.chain_stages)
+                    else 1.0
+                    if not stages.isdisjoint(offered)
+                    else 0.0
+                    if near.isdisjoint(offered)
+                    else 0.6
+                    for c in pool
+                ]
+            )
         now = self.now
-        if now is not None:  # _freshness
-            updated = cand.updated_at
-            if updated is None:
-                out.append(UNKNOWN)
-            else:
-                age_days = max(0.0, (now - updated).total_seconds() / 86400)
-                out.append(float(0.5 ** (age_days / self.half_life)) or 0.0)
-        return out
+        if now is not None:
+            life = self.half_life
+            cols.append(
+                [
+                    UNKNOWN
+                    if (updated := c.updated_at) is None
+                    else float(0.5 ** (max(0.0, (now - updated).total_seconds() / 86400) / life))
+                    or 0.0
+                    for c in pool
+                ]
+            )
+        return list(zip(*cols, strict=True))
 
 
 def _part(need: Need, cand: Candidate, name: str, value: float, weight: float) -> _Part:
@@ -369,15 +388,22 @@ def _part(need: Need, cand: Candidate, name: str, value: float, weight: float) -
     return (name, value, weight, zh, en)
 
 
+def _by_contribution(c: Component) -> float:
+    return -c.contribution
+
+
+def _by_weight(c: Component) -> float:
+    return -c.weight
+
+
 def _reason(components: Sequence[Component]) -> tuple[str, str]:
-    strong = sorted(
-        (c for c in components if c.value >= 0.6 and c.weight > 0),
-        key=lambda c: -c.contribution,
-    )[:2]
-    weak = sorted(
-        (c for c in components if c.value < 0.3 and c.weight > 0 and c.name != "text"),
-        key=lambda c: -c.weight,
-    )[:1]
+    strong = [c for c in components if c.value >= 0.6 and c.weight > 0]
+    if len(strong) > 1:
+        strong.sort(key=_by_contribution)  # stable, as sorted() was
+        del strong[2:]
+    weak = [c for c in components if c.value < 0.3 and c.weight > 0 and c.name != "text"]
+    if weak:
+        weak = [min(weak, key=_by_weight)]  # the first of the largest weight: sorted()[:1]
     if strong:
         zh = "推荐理由：" + "，".join(c.note_zh for c in strong)
         en = "Suggested because of " + " and ".join(c.note_en for c in strong)
@@ -425,13 +451,9 @@ def _rank(
     of the matcher's cache); the returned ones are rebuilt with their score.
     """
     best = max(scores, default=0.0)
-    weights, total, values_of = fit.weights, fit.total, fit.values
-    rows = []
-    neg = []
-    for cand, text_score in zip(pool, scores, strict=True):
-        values = values_of(cand, text_score / best if best > 0 else 0.0)
-        rows.append(values)
-        neg.append(-(sum(map(mul, values, weights)) / total))
+    weights, total = fit.weights, fit.total
+    rows = fit.rows(pool, [s / best if best > 0 else 0.0 for s in scores])
+    neg = [-(sum(map(mul, values, weights)) / total) for values in rows]
     order = sorted(range(len(pool)), key=neg.__getitem__)  # stable: ties keep the text order
     if limit is not None:
         order = order[: max(0, limit)]
@@ -457,6 +479,14 @@ def _rank(
         done = tuple(comps)
         out.append(Match(cand, -neg[i], done, *_reason(done)))
     return out
+
+
+def _region_value(ranked: Sequence[tuple[str, float]], offered: frozenset[str]) -> float:
+    """The value of the first preferred region (best first) the candidate is in, else 0."""
+    for code, value in ranked:
+        if code in offered:
+            return float(value)
+    return 0.0
 
 
 # Components whose notes follow from name and value alone recur across matches: they are

@@ -111,7 +111,7 @@ def _stat_city(country: str, region: str) -> str:
     )
 
 
-def uscc_ok_sql(code: str) -> str:
+def _uscc_ok(code: str) -> str:
     """policies._uscc_ok as an expression (code already upper-cased ASCII)."""
     values = [f"strpos({lit(_USCC_ALPHABET)}, substr({code}, {i + 1}, 1))" for i in range(18)]
     total = " + ".join(f"({v} - 1) * {w}" for v, w in zip(values, _USCC_WEIGHTS, strict=False))
@@ -153,14 +153,11 @@ def derived_sql(
     *,
     required: Iterable[str],
     maps: Mapping[str, Mapping[str, str]],
-    valid_codes: str | None = None,
 ) -> str:
     """SELECT over `source` (row_no and one stripped text column per layout key) giving
     `ok` (the reference would accept the row) and every stored field of the row.
 
     `maps` are the reference parser's lookups of the enumerated columns (label → value).
-    `valid_codes`, a table whose column `code` holds credit codes that `uscc_ok_sql` passes
-    (at least every such code of `source`, upper-cased), replaces the check per row.
     """
     present = set(keys)
 
@@ -232,10 +229,7 @@ def derived_sql(
             f"({ctry} = {lit(CHINA)} AND {nature} <> '400'"
             f" AND NOT {_in(f'substr({reg}, 1, 2)', HMT_PROVINCE_PREFIXES)})"
         )
-        code_ok = (
-            uscc_ok_sql(cc) if valid_codes is None else f"{cc} IN (SELECT code FROM {valid_codes})"
-        )
-        conds.append(f"((NOT {needs} AND {cc} = '') OR {code_ok})")
+        conds.append(f"((NOT {needs} AND {cc} = '') OR {_uscc_ok(cc)})")
         conds.append(f"regexp_full_match(q.{role}_name, '{_SAFE_TEXT}')")
     conds.append(f"regexp_full_match(q.project_name, '{_SAFE_TEXT}')")
     conds.append(f"({seller_mainland} OR {buyer_mainland})")

@@ -623,7 +623,16 @@ class _Columns:
         self._lap("read")
         result.rows = self._scalar("SELECT count(*) FROM src")
         maps = _Maps()
-        derived = self.derived_sql(maps)
+        lookups = {
+            "contract_type": maps.type,
+            "subtype": maps.subtype,
+            "tech_field": maps.field,
+            "ip_type": maps.ip,
+            "plan_source": maps.plan,
+            "payment_mode": maps.payment,
+        }
+        required = [c.key for c in COLUMNS if c.required]
+        derived = columnar.derived_sql("src", self.keys, self.ctx, required=required, maps=lookups)
         # `good` keeps the `ok` column: the reference reads the rows it does not pass, which
         # are then deleted (one table of a million wide rows instead of two).
         self.con.execute(f"CREATE OR REPLACE TABLE good AS {derived}")
@@ -655,34 +664,6 @@ class _Columns:
             self._table("rescued", columnar.GOOD_COLUMNS, rescued)
             self.con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
         self._lap("rules (reference, rows the filter did not pass)")
-
-    def derived_sql(self, maps: _Maps) -> str:
-        """The vectorised rules over `src` (see `columnar.derived_sql`). Credit codes repeat
-        (the same organisations sign many contracts): their check characters are computed
-        once per distinct code, into table `valid_codes`."""
-        codes = " UNION ".join(
-            f"SELECT DISTINCT upper({role}_credit_code) AS code FROM src"
-            for role in ("seller", "buyer")
-            if f"{role}_credit_code" in self.index
-        )
-        if not codes:
-            codes = "SELECT '' AS code"
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE valid_codes AS SELECT code FROM ({codes})"
-            f" WHERE {columnar.uscc_ok_sql('code')}"
-        )
-        lookups = {
-            "contract_type": maps.type,
-            "subtype": maps.subtype,
-            "tech_field": maps.field,
-            "ip_type": maps.ip,
-            "plan_source": maps.plan,
-            "payment_mode": maps.payment,
-        }
-        required = [c.key for c in COLUMNS if c.required]
-        return columnar.derived_sql(
-            "src", self.keys, self.ctx, required=required, maps=lookups, valid_codes="valid_codes"
-        )
 
     # -- duplicates, regions, warnings
 
@@ -864,7 +845,7 @@ class _Columns:
         # Only `final` is needed from here; row order no longer matters (row numbers are kept).
         con.execute(
             "DROP VIEW IF EXISTS src; DROP TABLE IF EXISTS scanned; DROP TABLE IF EXISTS good;"
-            " DROP TABLE IF EXISTS verdict; DROP TABLE IF EXISTS valid_codes;"
+            " DROP TABLE IF EXISTS verdict;"
             " SET preserve_insertion_order = false"
         )
         groups = con.execute(
@@ -997,10 +978,8 @@ class _Columns:
                 if pg:  # every stored column, constants included, as CSV for COPY
                     path = self.tmp / f"final-{k}.csv"
                     con.execute(
-                        # Not sorted: PostgreSQL's indexes fit its buffers at this size,
-                        # and sorting every column costs DuckDB more than it saves.
-                        f"COPY (SELECT {', '.join(_copy_exprs())} FROM final WHERE {where})"
-                        f" TO {columnar.lit(str(path))}"
+                        f"COPY (SELECT {', '.join(_copy_exprs())} FROM final WHERE {where}"
+                        f" ORDER BY registration_number) TO {columnar.lit(str(path))}"
                         " (FORMAT csv, HEADER false)"
                     )
                     ready.put(("final", path))
@@ -1012,7 +991,7 @@ class _Columns:
                     " ORDER BY registration_number; DETACH stage"
                 )
                 ready.put(("final", path))
-            self.timings["stage (DuckDB writes the parts, beside the insert)"] = (
+            self.timings["stage (DuckDB to SQLite, beside the insert)"] = (
                 time.perf_counter() - started
             )
             started = time.perf_counter()

@@ -160,7 +160,17 @@ def test_filter_agrees_with_the_reference_on_random_rows(tmp_path: Path, seed: i
     index, _missing = _header_index(header)
     with _Columns(path, header, index, table, ctx, {}) as cols:
         assert cols._load_direct()
-        sql = cols.derived_sql(_Maps())  # what the import runs
+        maps = _Maps()
+        lookups = {
+            "contract_type": maps.type,
+            "subtype": maps.subtype,
+            "tech_field": maps.field,
+            "ip_type": maps.ip,
+            "plan_source": maps.plan,
+            "payment_mode": maps.payment,
+        }
+        required = [c.key for c in COLUMNS if c.required]
+        sql = columnar.derived_sql("src", cols.keys, ctx, required=required, maps=lookups)
         cur = cols.con.execute(f"{sql} ORDER BY row_no")
         names = [d[0] for d in cur.description]
         got = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}

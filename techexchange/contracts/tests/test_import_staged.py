@@ -20,7 +20,7 @@ from techexchange.contracts.tests.rows import row_of, write_csv
 # The staged path runs only outside a caller's transaction: these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STAGE = "stage (DuckDB to SQLite, beside the insert)"
+STAGE = "stage (DuckDB writes the parts, beside the insert)"
 
 
 @pytest.fixture

@@ -236,3 +236,34 @@ def test_strip_sql_is_str_strip_for_every_white_space_and_control_character() ->
     ).fetchone()
     assert got is not None and got[0] == [c.strip() for c in cells]
     assert duckdb.execute(f"SELECT {columnar.strip_sql('NULL')}").fetchone() == ("",)
+
+
+def test_rows_of_white_space_are_skipped_when_duckdb_reads_the_file(tmp_path: Path) -> None:
+    """Read directly (no empty line): rows whose cells are all white space are skipped, a
+    row with text only in a column outside the layout is not, and numbers do not shift."""
+    good = row_of(contract_data())
+    bad = row_of(contract_data(project_name="其他"))
+    bad[COL["signing_date"]] = "2022/03/01"
+    spaces = [" ", "\u3000", "\t"] * (len(HEADER) // 3 + 1)
+    path = tmp_path / "c.csv"
+    lines = [
+        ",".join([*HEADER, "备注"]),
+        ",".join([*good, ""]),
+        ",".join(spaces[: len(HEADER) + 1]),  # blank: skipped
+        ",".join([*bad, " "]),
+        ",".join([*[""] * len(HEADER), "只有备注"]),  # not blank: every required cell missing
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table, _total = read_table(path)
+    header = next(table)
+    index, _missing = _header_index(header)
+    with _Columns(path, header, index, table, rule_context(itemised=False), {}) as cols:
+        assert cols._load_direct()
+        assert [r for (r,) in cols.con.execute("SELECT row_no FROM src ORDER BY 1").fetchall()] == [
+            1,
+            3,
+            4,
+        ]
+    result = import_contracts(path, valid_rows=True)
+    assert result.rows == 3 and result.written == 1
+    assert {p.row for p in result.problems} == {3, 4}

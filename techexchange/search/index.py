@@ -178,6 +178,7 @@ class _Snapshot:
     searcher: tantivy.Searcher
     freqs: _DocFreqs
     stored: dict[tuple[int, int], tuple[str, bytes]] = field(default_factory=dict)
+    decoded: dict[tuple[int, int], tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -276,6 +277,7 @@ class SearchIndex:
         self.doc_cache = doc_cache
         self._docs: dict[tuple[str, bytes], dict[str, Any]] = {}
         self._snap: _Snapshot | None = None
+        self._id_terms: dict[str, tuple[tantivy.Occur, tantivy.Query]] = {}
         self._analysed: dict[bytes, tuple[Counter[str], Counter[str], int, int]] = {}
         self.doc_type = doc_type
         self.ranking = ranking or Ranking()
@@ -781,19 +783,24 @@ class SearchIndex:
         # A union of id terms: measured 2–3× faster here than a term-set query, whose bit set
         # makes the common terms' posting lists be scanned rather than skipped through.
         only = tantivy.Query.const_score_query(
-            tantivy.Query.boolean_query(
-                [
-                    (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "_id", i))
-                    for i in ids
-                ]
-            ),
-            0.0,
+            tantivy.Query.boolean_query([self._id_clause(i) for i in ids]), 0.0
         )
         query = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, only), (tantivy.Occur.Should, self._text_query(words, grams))]
         )
         result = searcher.search(query, len(ids), count=False)
         return {_address(addr): float(score) for score, addr in result.hits}
+
+    def _id_clause(self, doc_id: str) -> tuple[tantivy.Occur, tantivy.Query]:
+        """A Should clause on the id *doc_id* (kept with ``doc_cache``: pages recur in a batch)."""
+        clause = self._id_terms.get(doc_id)
+        if clause is None:
+            clause = (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "_id", doc_id))
+            if self.doc_cache:
+                if len(self._id_terms) >= self.doc_cache:
+                    self._id_terms.clear()
+                self._id_terms[doc_id] = clause
+        return clause
 
     def _plan(
         self,
@@ -879,7 +886,22 @@ class SearchIndex:
         result = searcher.search(plan.query, limit, count=count, offset=offset, **plan.order)
         sort = bool(plan.order)
         rows: list[_Row] = []
-        if load:
+        snap = self._snap
+        if load and snap is not None and snap.searcher is searcher:
+            # Documents by address in this snapshot: no read, no decoding, no cache key.
+            decoded = snap.decoded
+            for key, addr in result.hits:
+                where = (addr.segment_ord, addr.doc)
+                found = decoded.get(where)
+                if found is None:
+                    doc_id, raw = self._stored(searcher, addr)
+                    found = (doc_id, self._decoded(doc_id, raw))
+                    if len(decoded) >= self.doc_cache:
+                        decoded.clear()
+                    decoded[where] = found
+                score = float(key) if not sort and key is not None else 0.0
+                rows.append((score, where, found[0], found[1]))
+        elif load:
             for key, addr in result.hits:
                 doc_id, raw = self._stored(searcher, addr)
                 src = self._decoded(doc_id, raw)
@@ -986,6 +1008,31 @@ class SearchIndex:
             took_ms=(time.perf_counter() - started) * 1000,
             exact_total=count,
         )
+
+    def search_docs(
+        self,
+        text: str = "",
+        *,
+        filters: Filters | None = None,
+        ranges: Ranges | None = None,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> list[tuple[str, float, dict[str, Any]]]:
+        """(id, score, stored fields) of each hit, best first: what a batch of searches reads.
+
+        Same query, order, scores and shared ``doc`` dicts as :meth:`search` with
+        ``count=False``, without :class:`Hit` objects, highlights, facets or a total.
+        """
+        searcher = self._searcher(self._live())
+        plan = self._plan(searcher, text, filters, ranges, None)
+        rows, _total = self._ranked(
+            searcher, plan, offset=offset, limit=limit, count=False, load=True
+        )
+        out: list[tuple[str, float, dict[str, Any]]] = []
+        for score, _addr, doc_id, src in rows:
+            assert src is not None
+            out.append((doc_id, score, src))
+        return out
 
     def _marks(
         self, src: Mapping[str, Any], terms: Sequence[str], width: int | None

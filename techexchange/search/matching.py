@@ -577,31 +577,6 @@ class Matcher:
         default_factory=dict, init=False, repr=False
     )
 
-    def _candidates(self, hits: Sequence[Hit]) -> tuple[list[Candidate], bool]:
-        """Candidates of *hits*, and whether their ``text_score`` is to be read from the hits.
-
-        With the index's ``doc_cache`` on, each document is read once: a hit whose ``doc`` is
-        the very dict a candidate was read from (the index shares decoded documents while they
-        are unchanged) reuses that candidate, whatever score it was read with (the ranking
-        takes the hits' scores). Only for ``candidate_from_hit``, which reads nothing else
-        from the hit.
-        """
-        if not self.index.doc_cache or self.to_candidate is not candidate_from_hit:
-            return [self.to_candidate(h) for h in hits], False
-        out = []
-        known = self._known
-        for h in hits:
-            entry = known.get(h.id)
-            if entry is not None and entry[0] is h.doc:
-                out.append(entry[1])
-                continue
-            cand = candidate_from_hit(h)
-            if len(known) >= self.index.doc_cache:
-                known.clear()
-            known[h.id] = (h.doc, cand)
-            out.append(cand)
-        return out, True
-
     def match(
         self,
         need: Need,
@@ -611,17 +586,33 @@ class Matcher:
         now: datetime | None = None,
     ) -> list[Match]:
         """Return the best *limit* matches for *need*, each explained."""
-        page = self.index.search(
-            need.text,
-            filters=filters,
-            limit=max(limit, self.pool),
-            highlight_width=None,
-            count=False,
-        )
-        pool, rescored = self._candidates(page.hits)
-        scores = [h.score for h in page.hits] if rescored else [c.text_score for c in pool]
         fit = _Fit(need, self.weights, now, self.chain_neighbours, 180.0)
-        return _rank(fit, pool, scores, limit, rescored=rescored)
+        size = max(limit, self.pool)
+        if not self.index.doc_cache or self.to_candidate is not candidate_from_hit:
+            page = self.index.search(
+                need.text, filters=filters, limit=size, highlight_width=None, count=False
+            )
+            pool = [self.to_candidate(h) for h in page.hits]
+            return _rank(fit, pool, [c.text_score for c in pool], limit, rescored=False)
+        # With the index's doc_cache on, each document is read once: a hit whose doc is the
+        # very dict a candidate was read from (the index shares decoded documents while they
+        # are unchanged) reuses that candidate, whatever score it was read with (the ranking
+        # takes the hits' scores). Only for candidate_from_hit, which reads nothing else.
+        known = self._known
+        cands: list[Candidate] = []
+        scores: list[float] = []
+        for doc_id, score, doc in self.index.search_docs(need.text, filters=filters, limit=size):
+            entry = known.get(doc_id)
+            if entry is not None and entry[0] is doc:
+                cands.append(entry[1])
+            else:
+                cand = candidate_from_hit(Hit(doc_id, score, doc))
+                if len(known) >= self.index.doc_cache:
+                    known.clear()
+                known[doc_id] = (doc, cand)
+                cands.append(cand)
+            scores.append(score)
+        return _rank(fit, cands, scores, limit, rescored=True)
 
     def match_many(
         self,

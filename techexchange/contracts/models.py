@@ -36,9 +36,9 @@ class TechContract(models.Model):
     status = models.CharField(
         _("状态"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )
-    registration_number = models.CharField(
-        _("合同登记编号"), max_length=16, unique=True, null=True, blank=True
-    )
+    # Unique through the named constraint in Meta: `unique=True` would add, on PostgreSQL, a
+    # second (varchar_pattern_ops) index that no query uses and every import writes.
+    registration_number = models.CharField(_("合同登记编号"), max_length=16, null=True, blank=True)
     project_name = models.CharField(_("项目名称"), max_length=200)
     contract_type = models.CharField(_("合同类型"), max_length=12, choices=ContractType.choices)
     subtype = models.CharField(_("合同子类型"), max_length=32, choices=Subtype.choices)
@@ -252,6 +252,9 @@ class TechContract(models.Model):
                 fields=["dedupe_key"],
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="contract_one_registration_per_contract",
+            ),
+            models.UniqueConstraint(
+                fields=["registration_number"], name="contract_registration_number_unique"
             ),
         ]
 

@@ -679,8 +679,9 @@ class SearchIndex:
                 if n_toks:
                     m = mass[k]
                     get = m.get
-                    for term, c in counts[k].items():
-                        m[term] = get(term, 0.0) + share * c / n_toks
+                    m.update(
+                        {term: get(term, 0.0) + share * c / n_toks for term, c in counts[k].items()}
+                    )
         n_docs = max(1, searcher.num_docs)
         max_df = r.max_df * n_docs
         out: list[dict[str, float]] = []

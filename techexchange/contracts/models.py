@@ -25,6 +25,7 @@ from techexchange.contracts.codes import (
     Subtype,
     TechField,
 )
+from techexchange.core.fields import CodeField
 
 __all__ = ["ContractDeduction", "ContractStat", "RegistrationSerial", "TechContract"]
 
@@ -38,7 +39,7 @@ class TechContract(models.Model):
     )
     # Unique through the named constraint in Meta: `unique=True` would add, on PostgreSQL, a
     # second (varchar_pattern_ops) index that no query uses and every import writes.
-    registration_number = models.CharField(_("合同登记编号"), max_length=16, null=True, blank=True)
+    registration_number = CodeField(_("合同登记编号"), max_length=16, null=True, blank=True)
     project_name = models.CharField(_("项目名称"), max_length=200)
     contract_type = models.CharField(_("合同类型"), max_length=12, choices=ContractType.choices)
     subtype = models.CharField(_("合同子类型"), max_length=32, choices=Subtype.choices)
@@ -304,18 +305,18 @@ class ContractStat(models.Model):
     """
 
     cuboid = models.PositiveSmallIntegerField(_("汇总粒度"))
-    basis = models.CharField(_("统计口径"), max_length=1, help_text=_("r=登记日期，s=签订日期"))
+    basis = CodeField(_("统计口径"), max_length=1, help_text=_("r=登记日期，s=签订日期"))
     year = models.PositiveSmallIntegerField(_("年度"))
-    seller_province = models.CharField(max_length=8, default="", blank=True)
-    seller_city = models.CharField(max_length=8, default="", blank=True)
-    buyer_province = models.CharField(max_length=8, default="", blank=True)
-    buyer_city = models.CharField(max_length=8, default="", blank=True)
-    contract_class = models.CharField(max_length=12, default="", blank=True)
-    tech_field = models.CharField(max_length=16, default="", blank=True)
-    seller_category = models.CharField(max_length=12, default="", blank=True)
-    buyer_category = models.CharField(max_length=12, default="", blank=True)
-    ip_group = models.CharField(max_length=20, default="", blank=True)
-    plan_source = models.CharField(max_length=12, default="", blank=True)
+    seller_province = CodeField(max_length=8, default="", blank=True)
+    seller_city = CodeField(max_length=8, default="", blank=True)
+    buyer_province = CodeField(max_length=8, default="", blank=True)
+    buyer_city = CodeField(max_length=8, default="", blank=True)
+    contract_class = CodeField(max_length=12, default="", blank=True)
+    tech_field = CodeField(max_length=16, default="", blank=True)
+    seller_category = CodeField(max_length=12, default="", blank=True)
+    buyer_category = CodeField(max_length=12, default="", blank=True)
+    ip_group = CodeField(max_length=20, default="", blank=True)
+    plan_source = CodeField(max_length=12, default="", blank=True)
     contracts = models.BigIntegerField(_("项数"), default=0)
     turnover_fen = models.BigIntegerField(_("成交额（分）"), default=0)
     technical_fen = models.BigIntegerField(_("技术交易额（分）"), default=0)

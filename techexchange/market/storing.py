@@ -13,7 +13,8 @@ once, with the notifications `services.notify` would create.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from math import isfinite
 from typing import Any
@@ -145,18 +146,23 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _cursor() -> Any:
+@contextmanager
+def _cursor() -> Iterator[Any]:
     """A cursor in the current transaction; on PostgreSQL one binding parameters on the server.
 
-    Django's psycopg cursors bind on the client, quoting every value of an array into the
-    SQL text, which cost more than the rest of storing together.
+    Django's psycopg cursors bind on the client, quoting every element of an array into the
+    SQL text, which cost more than the rest of storing together. That cursor's statements
+    are not in Django's query log; its errors are Django's, as usual.
     """
-    if connection.vendor == "postgresql":
-        import psycopg
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
 
-        connection.ensure_connection()
-        return psycopg.Cursor(connection.connection)
-    return connection.cursor()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _in(ids: Iterable[int]) -> tuple[str, list[Any]]:

@@ -673,7 +673,8 @@ class SearchIndex:
         norm = sum(weights)
         mass: list[dict[str, float]] = [{}, {}]
         for (_s, addr), w in zip(top, weights, strict=True):
-            *counts, n_words, n_grams = self._terms_of(self._stored(searcher, addr)[1])
+            doc_id, raw = self._stored(searcher, addr)
+            *counts, n_words, n_grams = self._terms_of(raw, self._docs.get((doc_id, raw)))
             share = w / norm  # (w / norm) * c / n_toks, as one expression computed it
             for k, n_toks in enumerate((n_words, n_grams)):
                 if n_toks:
@@ -702,11 +703,17 @@ class SearchIndex:
             out.append(mixed)
         return out[0], out[1], float(top[-1][0])
 
-    def _terms_of(self, raw: bytes) -> tuple[Counter[str], Counter[str], int, int]:
-        """Word and gram counts of a stored document's text fields, and their totals."""
+    def _terms_of(
+        self, raw: bytes, src: Mapping[str, Any] | None = None
+    ) -> tuple[Counter[str], Counter[str], int, int]:
+        """Word and gram counts of a stored document's text fields, and their totals.
+
+        *src*: the document already decoded from *raw*, if at hand.
+        """
         found = self._analysed.get(raw) if self.doc_cache else None
         if found is None:
-            src = json.loads(raw)
+            if src is None:
+                src = json.loads(raw)
             text = " ".join(src.get(tf.name, "") for tf in self.doc_type.text_fields)
             analysed = analyze_all(text)
             found = (

@@ -19,6 +19,8 @@ backend's, read from /proc):
   unchanged rows not written, the alerts' notifications in one insert (``market.storing``).
 
 ``--ways`` picks which (default ``orm,rows``); blocks of ``--block`` requests take turns.
+``--check`` instead stores every request with ``orm`` and then (undone) with ``rows``, the
+same three rounds, and compares every row (ids by order of creation) and notification.
 
 Prints milliseconds per request and the minutes for 100,000 requests (this process only:
 in the recompute it runs beside the matching workers, on the same cores).
@@ -75,6 +77,9 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--ways", default="orm,rows", help="comma-separated: one, orm, rows")
     ap.add_argument("--profile", default="", help="write a cProfile of the `rows` way here")
+    ap.add_argument(
+        "--check", action="store_true", help="compare what orm and rows store, then stop"
+    )
     ap.add_argument(
         "--alert-threshold", type=float, default=0.6, help="above 1: time storing without alerts"
     )
@@ -323,6 +328,9 @@ def main() -> None:
         "rows": rows,
     }
     ways = {name: every[name] for name in args.ways.split(",")}
+    if args.check:
+        check(requests, found, matches_for, orm, rows)
+        return
     blocks = [requests[i : i + args.block] for i in range(0, len(requests), args.block)]
     results: dict[str, Any] = {"db": args.db.split(":")[0], "load_before": os.getloadavg()[0]}
     server = _server_cpu()
@@ -361,6 +369,65 @@ def main() -> None:
     print(json.dumps(results))
     if profiler is not None:
         profiler.dump_stats(args.profile)
+
+
+def check(
+    requests: Sequence[Any],
+    found: dict[int, Any],
+    matches_for: Callable[[], Any],
+    orm: Callable[[Sequence[Any]], None],
+    rows: Callable[[Sequence[Any]], None],
+) -> None:
+    """Store every request with `orm` then (undone) with `rows`, three rounds; compare."""
+    from django.db import transaction
+
+    from techexchange.market.models import MatchRecommendation, Notification
+
+    def snapshot() -> tuple[Any, ...]:
+        recs = list(
+            MatchRecommendation.objects.order_by("pk").values_list(
+                "pk", "need_id", "candidate_id", "rank", "score", "components",
+                "reason_zh", "reason_en", "alerted_at",
+            )
+        )  # fmt: skip
+        order = {r[0]: i for i, r in enumerate(recs)}
+        notes = list(
+            Notification.objects.order_by("pk").values_list(
+                "user_id", "event", "title", "body", "url", "created_at", "read_at", "in_app",
+                "digest_pending", "emailed_at",
+            )
+        )  # fmt: skip
+        return sorted((order[r[0]], *r[1:]) for r in recs), notes
+
+    rounds = [dict(found)]
+    for i in range(2):
+        if i == 0:  # about half of each request's matches change, then nothing does
+            rounds.append(
+                {
+                    pk: sorted(ms[:10] + matches_for()[:10], key=lambda m: -m.score)
+                    for pk, ms in found.items()
+                }
+            )
+        else:
+            rounds.append(rounds[-1])
+    shots: dict[str, list[Any]] = {}
+    for name, way in (("orm", orm), ("rows", rows)):
+        shots[name] = []
+        with transaction.atomic():
+            for matches in rounds:
+                found.clear()
+                found.update(matches)
+                way(requests)
+                shots[name].append(snapshot())
+            transaction.set_rollback(True)
+    for k, (a, b) in enumerate(zip(shots["orm"], shots["rows"], strict=True)):
+        same = a == b
+        print(
+            f"round {k + 1}: {len(a[0]):,} rows, {len(a[1]):,} notifications:"
+            f" {'identical' if same else 'DIFFERENT'}"
+        )
+        if not same:
+            raise SystemExit(1)
 
 
 def _server_cpu() -> Callable[[], float]:

@@ -119,7 +119,7 @@ def components_texts(match: Match, *, jsonb: bool = False) -> tuple[str, str]:
     for c in match.components:
         texts = _TEXTS.get(c)
         if texts is None:
-            if len(_TEXTS) >= 50_000:
+            if len(_TEXTS) >= 20_000:  # a few MB; the recurring ones come back at once
                 _TEXTS.clear()
             texts = _TEXTS[c] = _component_texts(c)
         parts.append(texts)

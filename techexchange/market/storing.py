@@ -246,6 +246,8 @@ def store_batch(
     above it that were never alerted are written with `alerted_at = now` and returned per
     listing (best first) for `send_alerts`. Call inside a transaction.
     """
+    if not batch:
+        return []
     ids = {int(m.candidate.id) for _, found in batch for m in found}
     needs = [listing.pk for listing, _ in batch]
     rec = _q(MatchRecommendation._meta.db_table)

@@ -345,3 +345,9 @@ def test_the_database_gives_back_the_components_text_storing_expects(settings):
         stored = {(n, c): text for n, c, text in cursor.fetchall()}
     assert len(stored) >= 6
     assert stored == {key: expected[key] for key in stored}
+
+
+def test_an_empty_chunk_stores_nothing():
+    assert storing.store_batch([], now=NOW, limit=4, alert_threshold=0.5) == []
+    storing.send_alerts([], now=NOW)
+    assert not MatchRecommendation.objects.exists() and not Notification.objects.exists()

@@ -908,12 +908,14 @@ class _Columns:
         total = self._scalar("SELECT count(*) FROM final")
         ranges = self._stage_ranges(total)
         pg = connection.vendor == "postgresql"
+        # PostgreSQL: the columns COPY writes, fixed once (their constants include the time).
+        copied = _model_columns(written=True) if pg else None
         if not pg:
             self.con.execute(f"LOAD {columnar.lit(str(_sqlite_extension(self.tmp)))}")
         ready: queue.Queue[tuple[str, Path | BaseException]] = queue.Queue()
         cancel = threading.Event()
         worker = threading.Thread(
-            target=self._stage_files, args=(ranges, ready, cancel), name="contracts-stage"
+            target=self._stage_files, args=(ranges, copied, ready, cancel), name="contracts-stage"
         )
 
         def take(kind: str) -> Path:
@@ -928,8 +930,8 @@ class _Columns:
             done = 0
             with _sqlite_cache(), _indexes_rebuilt_after(total):
                 for k in range(len(ranges)):
-                    if pg:
-                        done = _copy_csv(take("final"), bar, done)
+                    if copied is not None:
+                        done = _copy_csv(take("final"), copied, bar, done)
                     else:
                         alias = self._attach(take("final"), f"{self.stage_alias}_{k}")
                         done = _insert_staged(alias, bar, done)
@@ -969,13 +971,13 @@ class _Columns:
     def _stage_files(
         self,
         ranges: list[str],
+        copied: list[tuple[str, Any]] | None,
         ready: queue.Queue[tuple[str, Path | BaseException]],
         cancel: threading.Event,
     ) -> None:
         """The stage files, one per range in registration-number order (the unique indexes
         then grow at their end), then the rollup cells (runs in its own thread)."""
         con = self.con.cursor()  # a connection of its own to the same DuckDB database
-        pg = connection.vendor == "postgresql"
         try:
             varying = ", ".join(
                 f"CAST({c} AS VARCHAR) AS {c}" if t == "DATE" else c for c, t in _staged_columns()
@@ -984,12 +986,12 @@ class _Columns:
             for k, where in enumerate(ranges):
                 if cancel.is_set():
                     return
-                if pg:  # every stored column, constants included, as CSV for COPY
+                if copied is not None:  # CSV for PostgreSQL's COPY
                     path = self.tmp / f"final-{k}.csv"
                     con.execute(
                         # Not sorted: PostgreSQL's indexes fit its buffers at this size,
                         # and sorting every column costs DuckDB more than it saves.
-                        f"COPY (SELECT {', '.join(_copy_exprs())} FROM final WHERE {where})"
+                        f"COPY (SELECT {', '.join(_copy_exprs(copied))} FROM final WHERE {where})"
                         f" TO {columnar.lit(str(path))}"
                         " (FORMAT csv, HEADER false)"
                     )
@@ -1011,7 +1013,7 @@ class _Columns:
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
             row = con.execute("SELECT count(*) FROM cells").fetchone()
             self.timings["rollup cells"] = row[0] if row else 0
-            if pg:
+            if copied is not None:
                 path = self.tmp / "cells.csv"
                 con.execute(
                     f"COPY (SELECT * FROM cells ORDER BY {key}) TO {columnar.lit(str(path))}"
@@ -1062,8 +1064,13 @@ class _Columns:
         self._lap("rollup (upsert)")
 
 
-def _model_columns() -> list[tuple[str, Any]]:
-    """(column, constant or None) for every stored column: None when `final` holds it."""
+def _model_columns(*, written: bool = False) -> list[tuple[str, Any]]:
+    """(column, constant or None) for every stored column: None when `final` holds it.
+
+    `written`: only the columns an import writes; those whose constant the database fills in
+    itself (the column's default, or NULL) are left out: on PostgreSQL every column of a COPY
+    is parsed, and about half of them are constants.
+    """
     meta = TechContract._meta
     held = {name for name, _t in columnar.GOOD_COLUMNS}
     now = timezone.now()
@@ -1080,15 +1087,20 @@ def _model_columns() -> list[tuple[str, Any]]:
             out.append((column, ("const", now)))
         elif f.attname == "rejection_reasons":
             out.append((column, ("const", "[]")))
+        elif f.has_db_default() and (not f.has_default() or f.get_default() == f.db_default):
+            if not written:  # the table's default
+                out.append((column, ("const", f.db_default)))
         else:
-            out.append((column, ("const", f.get_default())))
+            default = f.get_default()
+            if not (written and default is None and f.null):  # else NULL, by the table
+                out.append((column, ("const", default)))
     return out
 
 
-def _copy_exprs() -> list[str]:
-    """DuckDB expressions for every stored column (PostgreSQL's COPY), constants inlined."""
+def _copy_exprs(columns: list[tuple[str, Any]]) -> list[str]:
+    """DuckDB expressions for `columns` (PostgreSQL's COPY), constants inlined."""
     exprs = []
-    for column, const in _model_columns():
+    for column, const in columns:
         if const is None:
             exprs.append(column)
             continue
@@ -1106,11 +1118,11 @@ def _copy_exprs() -> list[str]:
     return exprs
 
 
-def _copy_csv(path: Path, bar: _Progress, done: int) -> int:
-    """A CSV file of every stored column into the contracts table (PostgreSQL's COPY);
-    returns `done` plus its rows."""
+def _copy_csv(path: Path, columns: list[tuple[str, Any]], bar: _Progress, done: int) -> int:
+    """A CSV file of `columns` into the contracts table (PostgreSQL's COPY); returns `done`
+    plus its rows."""
     table = connection.ops.quote_name(TechContract._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c, _ in _model_columns())
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
     sql = f"COPY {table} ({names}) FROM STDIN (FORMAT csv)"
     with connection.cursor() as wrapper, path.open("rb") as fh:
         # Not waiting for the WAL flush at COMMIT: the transaction stays atomic (all rows
@@ -1129,7 +1141,7 @@ def _copy_csv(path: Path, bar: _Progress, done: int) -> int:
 def _insert(con: Any, bar: _Progress) -> None:
     """`final` into the contracts table with executemany (SQLite without the stage path)."""
     table = connection.ops.quote_name(TechContract._meta.db_table)
-    columns = _model_columns()
+    columns = _model_columns(written=True)
     names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
     done = 0
     varying = []
@@ -1169,7 +1181,7 @@ def _insert_staged(alias: str, bar: _Progress, done: int) -> int:
     """One stage file's rows into the contracts table, in SQL (SQLite); returns `done` plus
     the rows copied."""
     table = connection.ops.quote_name(TechContract._meta.db_table)
-    columns = _model_columns()
+    columns = _model_columns(written=True)
     names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
     exprs = []
     for column, const in columns:

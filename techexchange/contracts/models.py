@@ -31,7 +31,11 @@ __all__ = ["ContractDeduction", "ContractStat", "RegistrationSerial", "TechContr
 
 
 class TechContract(models.Model):
-    """A technology contract with both parties snapshotted as they stood at registration."""
+    """A technology contract with both parties snapshotted as they stood at registration.
+
+    Optional text, flags and counters carry their default in the table too (`db_default`):
+    the bulk import leaves those columns out and the database fills them in.
+    """
 
     rule_version = models.PositiveSmallIntegerField(_("认定规则版本"), choices=RuleVersion.choices)
     status = models.CharField(
@@ -44,7 +48,7 @@ class TechContract(models.Model):
     contract_type = models.CharField(_("合同类型"), max_length=12, choices=ContractType.choices)
     subtype = models.CharField(_("合同子类型"), max_length=32, choices=Subtype.choices)
     licence_scope = models.CharField(
-        _("许可方式"), max_length=16, choices=LicenceScope.choices, blank=True
+        _("许可方式"), max_length=16, choices=LicenceScope.choices, blank=True, db_default=""
     )
     signing_date = models.DateField(_("签订日期"))
     valid_from = models.DateField(_("有效期起"), null=True, blank=True)
@@ -67,19 +71,31 @@ class TechContract(models.Model):
         related_name="+",
         db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
-    seller_is_transfer_institution = models.BooleanField(_("卖方为技术转移机构"), default=False)
-    seller_is_rnd_institution = models.BooleanField(_("卖方为研发机构"), default=False)
-    seller_is_converted_institute = models.BooleanField(_("卖方为转制院所"), default=False)
-    seller_is_high_tech_zone = models.BooleanField(_("卖方为国家高新区企业"), default=False)
-    seller_is_listed = models.BooleanField(_("卖方为上市公司"), default=False)
-    seller_enterprise_size = models.CharField(
-        _("卖方企业规模"), max_length=8, choices=EnterpriseSize.choices, blank=True
+    seller_is_transfer_institution = models.BooleanField(
+        _("卖方为技术转移机构"), default=False, db_default=False
     )
-    seller_industry = models.CharField(_("卖方所属行业（GB/T 4754）"), max_length=5, blank=True)
-    seller_legal_representative = models.CharField(_("卖方法定代表人"), max_length=60, blank=True)
-    seller_contact = models.CharField(_("卖方联系人"), max_length=60, blank=True)
-    seller_phone = models.CharField(_("卖方联系电话"), max_length=40, blank=True)
-    seller_address = models.CharField(_("卖方地址"), max_length=200, blank=True)
+    seller_is_rnd_institution = models.BooleanField(
+        _("卖方为研发机构"), default=False, db_default=False
+    )
+    seller_is_converted_institute = models.BooleanField(
+        _("卖方为转制院所"), default=False, db_default=False
+    )
+    seller_is_high_tech_zone = models.BooleanField(
+        _("卖方为国家高新区企业"), default=False, db_default=False
+    )
+    seller_is_listed = models.BooleanField(_("卖方为上市公司"), default=False, db_default=False)
+    seller_enterprise_size = models.CharField(
+        _("卖方企业规模"), max_length=8, choices=EnterpriseSize.choices, blank=True, db_default=""
+    )
+    seller_industry = models.CharField(
+        _("卖方所属行业（GB/T 4754）"), max_length=5, blank=True, db_default=""
+    )
+    seller_legal_representative = models.CharField(
+        _("卖方法定代表人"), max_length=60, blank=True, db_default=""
+    )
+    seller_contact = models.CharField(_("卖方联系人"), max_length=60, blank=True, db_default="")
+    seller_phone = models.CharField(_("卖方联系电话"), max_length=40, blank=True, db_default="")
+    seller_address = models.CharField(_("卖方地址"), max_length=200, blank=True, db_default="")
 
     buyer_name = models.CharField(_("买方名称"), max_length=200)
     buyer_credit_code = models.CharField(_("买方统一社会信用代码"), max_length=18, blank=True)
@@ -98,25 +114,39 @@ class TechContract(models.Model):
         related_name="+",
         db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
-    buyer_is_transfer_institution = models.BooleanField(_("买方为技术转移机构"), default=False)
-    buyer_is_rnd_institution = models.BooleanField(_("买方为研发机构"), default=False)
-    buyer_is_converted_institute = models.BooleanField(_("买方为转制院所"), default=False)
-    buyer_is_high_tech_zone = models.BooleanField(_("买方为国家高新区企业"), default=False)
-    buyer_is_listed = models.BooleanField(_("买方为上市公司"), default=False)
+    buyer_is_transfer_institution = models.BooleanField(
+        _("买方为技术转移机构"), default=False, db_default=False
+    )
+    buyer_is_rnd_institution = models.BooleanField(
+        _("买方为研发机构"), default=False, db_default=False
+    )
+    buyer_is_converted_institute = models.BooleanField(
+        _("买方为转制院所"), default=False, db_default=False
+    )
+    buyer_is_high_tech_zone = models.BooleanField(
+        _("买方为国家高新区企业"), default=False, db_default=False
+    )
+    buyer_is_listed = models.BooleanField(_("买方为上市公司"), default=False, db_default=False)
     buyer_enterprise_size = models.CharField(
-        _("买方企业规模"), max_length=8, choices=EnterpriseSize.choices, blank=True
+        _("买方企业规模"), max_length=8, choices=EnterpriseSize.choices, blank=True, db_default=""
     )
-    buyer_industry = models.CharField(_("买方所属行业（GB/T 4754）"), max_length=5, blank=True)
-    buyer_legal_representative = models.CharField(_("买方法定代表人"), max_length=60, blank=True)
-    buyer_contact = models.CharField(_("买方联系人"), max_length=60, blank=True)
-    buyer_phone = models.CharField(_("买方联系电话"), max_length=40, blank=True)
-    buyer_address = models.CharField(_("买方地址"), max_length=200, blank=True)
+    buyer_industry = models.CharField(
+        _("买方所属行业（GB/T 4754）"), max_length=5, blank=True, db_default=""
+    )
+    buyer_legal_representative = models.CharField(
+        _("买方法定代表人"), max_length=60, blank=True, db_default=""
+    )
+    buyer_contact = models.CharField(_("买方联系人"), max_length=60, blank=True, db_default="")
+    buyer_phone = models.CharField(_("买方联系电话"), max_length=40, blank=True, db_default="")
+    buyer_address = models.CharField(_("买方地址"), max_length=200, blank=True, db_default="")
 
-    intermediary_name = models.CharField(_("中介方名称"), max_length=200, blank=True)
+    intermediary_name = models.CharField(_("中介方名称"), max_length=200, blank=True, db_default="")
     intermediary_credit_code = models.CharField(
-        _("中介方统一社会信用代码"), max_length=18, blank=True
+        _("中介方统一社会信用代码"), max_length=18, blank=True, db_default=""
     )
-    intermediary_region_code = models.CharField(_("中介方行政区划代码"), max_length=6, blank=True)
+    intermediary_region_code = models.CharField(
+        _("中介方行政区划代码"), max_length=6, blank=True, db_default=""
+    )
 
     turnover = models.DecimalField(_("成交额（元）"), max_digits=16, decimal_places=2)
     technical_amount = models.DecimalField(_("技术交易额（元）"), max_digits=16, decimal_places=2)
@@ -127,12 +157,15 @@ class TechContract(models.Model):
         max_length=400,
         blank=True,
         help_text=_("专利号、登记号等，多个以分号分隔"),
+        db_default="",
     )
     ip_valid_until = models.DateField(_("知识产权有效期至"), null=True, blank=True)
     plan_source = models.CharField(_("计划来源"), max_length=12, choices=PlanSource.choices)
     payment_mode = models.CharField(_("支付方式"), max_length=20, choices=PaymentMode.choices)
-    is_related_party = models.BooleanField(_("关联交易"), default=False)
-    socio_economic_objective = models.CharField(_("社会经济目标"), max_length=60, blank=True)
+    is_related_party = models.BooleanField(_("关联交易"), default=False, db_default=False)
+    socio_economic_objective = models.CharField(
+        _("社会经济目标"), max_length=60, blank=True, db_default=""
+    )
     expected_investment = models.DecimalField(
         _("预计新增投资（元）"), null=True, blank=True, max_digits=16, decimal_places=2
     )
@@ -147,7 +180,7 @@ class TechContract(models.Model):
     registration_date = models.DateField(_("登记日期"), null=True, blank=True)
     needs_expert_review = models.BooleanField(_("需专家评审"), default=False, editable=False)
     rejection_reasons = models.JSONField(_("不予登记理由"), default=list, blank=True)
-    revision = models.PositiveIntegerField(_("变更次数"), default=0)
+    revision = models.PositiveIntegerField(_("变更次数"), default=0, db_default=0)
     dedupe_key = models.CharField(
         _("查重键"),
         max_length=64,
@@ -172,7 +205,7 @@ class TechContract(models.Model):
         related_name="tech_contracts",
         db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
-    is_synthetic = models.BooleanField(_("演示数据"), default=False)
+    is_synthetic = models.BooleanField(_("演示数据"), default=False, db_default=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

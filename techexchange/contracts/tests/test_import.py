@@ -83,6 +83,20 @@ def test_a_file_written_in_several_stage_parts_is_stored_whole(tmp_path, monkeyp
     assert stats == sorted(ContractStat.objects.values_list("cuboid", "basis", "year", "contracts"))
 
 
+def test_columns_the_database_fills_in_hold_the_model_defaults(tmp_path):
+    """The import writes only the columns it must; defaults and NULLs come from the table."""
+    assert import_contracts(write_csv(tmp_path / "c.csv", good_rows(2))).written == 2
+    written = {column for column, _ in importer._model_columns(written=True)}
+    left = [f for f in TechContract._meta.concrete_fields if f.column not in written]
+    assert len(left) > 30  # the id and the constants the database fills in
+    for contract in TechContract.objects.all():
+        for f in left:
+            if not f.primary_key:
+                expected = f.db_default if f.has_db_default() else f.get_default()
+                assert getattr(contract, f.attname) == expected, f.name
+        assert contract.status == "registered" and contract.rejection_reasons == []
+
+
 def test_dry_run_writes_nothing(tmp_path):
     path = write_csv(tmp_path / "c.csv", good_rows())
     result = import_contracts(path, dry_run=True)

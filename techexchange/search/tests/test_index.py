@@ -347,3 +347,15 @@ def test_a_doc_cache_keeps_its_searcher_until_another_writer_commits(index):
     assert "i9" in after and "i2" not in after
     fresh = SearchIndex(index.path, INSTRUMENT, ranking=rm3).search("显微镜", limit=10)
     assert list(after) == [h.id for h in fresh.hits]
+
+
+@pytest.mark.parametrize("doc_cache", [0, 100])
+def test_search_docs_gives_the_hits_of_search(index, doc_cache):
+    reader = SearchIndex(
+        index.path, INSTRUMENT, doc_cache=doc_cache, ranking=Ranking(feedback_docs=2)
+    )
+    for text, filters in (("显微镜", None), ("显微镜 光谱", {"province": "上海"}), ("", None)):
+        page = reader.search(text, filters=filters, limit=3, count=False)
+        docs = reader.search_docs(text, filters=filters, limit=3)
+        assert docs == [(h.id, h.score, h.doc) for h in page.hits]
+        assert docs and all(doc["id"] == doc_id for doc_id, _score, doc in docs)

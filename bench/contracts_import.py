@@ -11,6 +11,7 @@ Prints rows/s, wall time, peak memory (max RSS) and the ratio to a raw load of t
 from __future__ import annotations
 
 import csv
+import os
 import random
 import resource
 import sys
@@ -64,10 +65,27 @@ if not path.exists():
                 break
     print(f"generated {n:,} rows in {time.perf_counter() - started:.1f}s -> {path}")
 
+
+def server_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend so far (same host: /proc)."""
+    if vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        (pid,) = cur.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 size_mb = path.stat().st_size / 1e6
+server_before = server_cpu()
 started = time.perf_counter()
 result = import_contracts(path, write_report=True)
 elapsed = time.perf_counter() - started
+server_after = server_cpu()
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(
     f"{vendor}: imported {result.written:,} of {result.rows:,} rows "
@@ -79,6 +97,8 @@ for stage, seconds in result.timings.items():
     cpu = result.cpu.get(stage)
     used = f" (CPU {cpu:.2f} s)" if cpu is not None else ""
     print(f"  {stage}: {seconds:.2f}" + ("" if stage.endswith("cells") else " s") + used)
+if server_before is not None and server_after is not None:
+    print(f"  PostgreSQL server CPU (the import's backend): {server_after - server_before:.1f} s")
 if result.problems:
     print("first problems:", result.problems[:3])
 
@@ -89,10 +109,10 @@ if vendor == "postgresql":
     with connection.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE raw_load ({cols})")
         with (
-            path.open("rb") as fh,
+            path.open("rb") as source,
             cur.cursor.copy("COPY raw_load FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
         ):
-            while chunk := fh.read(1 << 20):
+            while chunk := source.read(1 << 20):
                 copy.write(chunk)
     baseline = "PostgreSQL COPY into an all-text table"
 else:

@@ -11,7 +11,8 @@ Imports the engine from `--root`, so two checkouts run the same harness on the s
 requests. Prints wall-clock and CPU time per request, the load average before and after, and
 a digest of every result's candidate id and score to 9 digits (`--full`: also a digest of
 every candidate, component and reason; run with PYTHONHASHSEED=0 so that sets print alike).
-`--processes 2` times the worker processes instead (CPU time is then the parent's only).
+`--processes 2` times the worker processes instead, and reports their CPU time (user +
+system, startup included) apart from the parent's.
 `--profile FILE` runs under cProfile and prints the 30 largest own times.
 """
 
@@ -23,6 +24,7 @@ import hashlib
 import os
 import pstats
 import random
+import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -72,6 +74,7 @@ def main() -> None:
     short, full = hashlib.sha256(), hashlib.sha256()
     load = os.getloadavg()[0]
     profile = cProfile.Profile() if args.profile else None
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started, cpu = time.perf_counter(), time.process_time()
     if profile:
         profile.enable()
@@ -87,9 +90,15 @@ def main() -> None:
         profile.disable()
     wall = (time.perf_counter() - started) / len(needs) * 1000
     cpu = (time.process_time() - cpu) / len(needs) * 1000
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = (
+        (done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime) / len(needs) * 1000
+    )
     line = (
         f"{args.root} {args.corpus} n={len(needs)} processes={args.processes}:"
-        f" {wall:.3f} ms/request wall, {cpu:.3f} ms CPU, load {load:.2f} ->"
+        f" {wall:.3f} ms/request wall, {cpu:.3f} ms CPU"
+        + (f" (+ workers {workers:.3f} ms CPU, startup included)" if args.processes > 1 else "")
+        + f", load {load:.2f} ->"
         f" {os.getloadavg()[0]:.2f}, digest {short.hexdigest()[:16]}"
     )
     print(line + (f" full {full.hexdigest()[:16]}" if args.full else ""))

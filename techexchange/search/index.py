@@ -1116,13 +1116,12 @@ class SearchIndex:
         wanted = list(dict.fromkeys(str(i) for i in ids))
         if not wanted:
             return {}
-        searcher = self._live().index.searcher()
+        searcher = self._searcher(self._live())
         result = searcher.search(self._only(wanted), len(wanted), count=False)
         out: dict[str, dict[str, Any]] = {}
         for _score, addr in result.hits:
-            stored = searcher.doc(addr)
-            doc_id = str(stored["_id"][0])
-            out[doc_id] = self._decoded(doc_id, bytes(stored["_src"][0]))
+            doc_id, raw = self._stored(searcher, addr)
+            out[doc_id] = self._decoded(doc_id, raw)
         return out
 
     def facet_counts(
@@ -1138,5 +1137,5 @@ class SearchIndex:
         wanted = list(dict.fromkeys(str(i) for i in ids))
         if not wanted:
             return {name: [] for name in facets}
-        searcher = self._live().index.searcher()
+        searcher = self._searcher(self._live())
         return self._facets(searcher, self._only(wanted), facets, size, exact=True)

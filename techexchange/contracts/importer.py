@@ -378,6 +378,9 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 SQLITE_CACHE_KIB = 160_000  # SQLite's page cache while inserting (KiB)
 # DuckDB spills to disk beyond this; at 500 MB a 1 M-row SQLite import peaked at 1,015 MB.
 DUCKDB_MEMORY = "400MB"
+# While the database writes (SQLite's page cache and index sorts beside it), DuckDB keeps less:
+# the write's parts and the rollup aggregate spill sooner, and the process stays under 1 GB.
+DUCKDB_MEMORY_WRITING = "250MB"
 
 
 class _Progress:
@@ -908,6 +911,7 @@ class _Columns:
         total = self._scalar("SELECT count(*) FROM final")
         ranges = self._stage_ranges(total)
         pg = connection.vendor == "postgresql"
+        self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_WRITING}'")
         # PostgreSQL: the columns COPY writes, fixed once (their constants include the time).
         copied = _model_columns(written=True) if pg else None
         if not pg:

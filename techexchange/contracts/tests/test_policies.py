@@ -78,8 +78,9 @@ def test_each_rule_names_its_code_and_field(overrides, code, field):
 
 
 def test_credit_code_check_character_is_verified():
-    bad = seller().credit_code[:-1] + ("0" if seller().credit_code[-1] != "0" else "1")
-    data = contract_data(seller=replace(seller(), credit_code=bad))
+    party = seller()  # one party: each call makes a new one, with its own check character
+    bad = party.credit_code[:-1] + ("0" if party.credit_code[-1] != "0" else "1")
+    data = contract_data(seller=replace(party, credit_code=bad))
     assert "credit_code_checksum" in codes(data)
 
 

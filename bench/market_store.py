@@ -90,11 +90,11 @@ def main() -> None:
     settings.MARKET_MATCH_ALERT_THRESHOLD = args.alert_threshold
 
     from django.db import transaction
-    from django.db.models import F
 
     from techexchange.accounts.models import Membership, Organisation, User
     from techexchange.market import services
     from techexchange.market.models import Listing, MatchRecommendation, Notification
+    from techexchange.market.tests.reference import orm_store_and_alert
     from techexchange.search import Candidate, Match, Need, rank_candidates
 
     rng = random.Random(args.seed)
@@ -227,87 +227,12 @@ def main() -> None:
             out.append(rec)
         return out
 
-    stored_fields = ["rank", "score", "components", "reason_zh", "reason_en", "computed_at"]
-
-    def _store_many_orm(batch: Sequence[tuple[Listing, Sequence[Match]]], limit: int) -> None:
-        ids = {int(m.candidate.id) for _, ms in batch for m in ms}
-        owner_of = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
-        rows: list[MatchRecommendation] = []
-        keep: set[tuple[int, int]] = set()
-        for listing, ms in batch:
-            rank = 0
-            for m in ms:
-                if rank >= limit:
-                    break
-                cid = int(m.candidate.id)
-                if owner_of.get(cid, listing.owner_id) == listing.owner_id or (
-                    (listing.pk, cid) in keep
-                ):
-                    continue
-                rank += 1
-                keep.add((listing.pk, cid))
-                rows.append(
-                    MatchRecommendation(
-                        need_id=listing.pk,
-                        candidate_id=cid,
-                        rank=rank,
-                        score=m.score,
-                        components=services._components(m),
-                        reason_zh=m.reason_zh[:300],
-                        reason_en=m.reason_en[:400],
-                        computed_at=now,
-                    )
-                )
-        stored = MatchRecommendation.objects.filter(need_id__in=[lst.pk for lst, _ in batch])
-        stale = [
-            pk
-            for pk, n, c in stored.values_list("pk", "need_id", "candidate_id")
-            if (n, c) not in keep
-        ]
-        if stale:
-            MatchRecommendation.objects.filter(pk__in=stale).delete()
-        if rows:
-            MatchRecommendation.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["need", "candidate"],
-                update_fields=[*stored_fields],
-            )
-
-    def _alert_many_orm(batch: Sequence[Listing]) -> None:
-        fresh: dict[int, list[tuple[int, str]]] = {}
-        rows = (
-            MatchRecommendation.objects.filter(
-                need_id__in=[listing.pk for listing in batch],
-                score__gte=services._alert_threshold(),
-                alerted_at__isnull=True,
-            )
-            .order_by("need_id", "rank")
-            .values_list("pk", "need_id", "reason_zh")
-        )
-        for pk, need_id, reason in rows:
-            fresh.setdefault(need_id, []).append((pk, reason))
-        if not fresh:
-            return
-        alerting = [listing for listing in batch if listing.pk in fresh]
-        members: dict[int, list[User]] = {}
-        for user in User.objects.filter(
-            memberships__organisation_id__in={listing.owner_id for listing in alerting},
-            is_active=True,
-        ).annotate(org_id=F("memberships__organisation_id")):
-            members.setdefault(user.org_id, []).append(user)
-        for listing in alerting:
-            reasons = [reason for _, reason in fresh[listing.pk]]
-            services._send_alert(listing, reasons, members.get(listing.owner_id, []), now)
-        alerted = [pk for recs in fresh.values() for pk, _ in recs]
-        MatchRecommendation.objects.filter(pk__in=alerted).update(alerted_at=now)
-
     def orm(batch: Sequence[Listing]) -> None:
         for i in range(0, len(batch), services.STORE_CHUNK):
             part = batch[i : i + services.STORE_CHUNK]
-            with transaction.atomic():
-                _store_many_orm([(listing, found[listing.pk]) for listing in part], 10)
-                _alert_many_orm(part)
+            orm_store_and_alert(
+                [(listing, found[listing.pk]) for listing in part], now=now, limit=10
+            )
 
     profiler = cProfile.Profile() if args.profile else None
 

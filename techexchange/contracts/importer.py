@@ -901,8 +901,9 @@ class _Columns:
         self._lap("index rebuild")
         self._upsert_rollup()
 
-    # -- staging (SQLite): DuckDB writes the rows into SQLite files of its own, which the
-    # import's connection attaches and copies from in SQL: no Python object per row or cell.
+    # -- staging: DuckDB writes the rows into SQLite files of its own, which the import's
+    # connection attaches and copies from in SQL (SQLite), or into CSV parts that it streams
+    # to COPY (PostgreSQL): no Python object per row or cell.
     # A thread of DuckDB's writes the next file while the connection copies the last one,
     # then aggregates the rollup cells while the connection rebuilds the indexes: the two
     # halves run on the two cores instead of one after the other.
@@ -942,7 +943,7 @@ class _Columns:
                 self._lap("insert (beside the staging)")
             self._lap("index rebuild")
             cells = take("cells")
-            self._lap("waiting for the rollup cells")
+            self._lap("waiting for the rollup aggregate")
             if pg:
                 rollup.upsert_bulk((), csv_path=str(cells))
             else:

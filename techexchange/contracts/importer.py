@@ -376,8 +376,10 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 # ---- writing ---------------------------------------------------------------------------------
 
 SQLITE_CACHE_KIB = 160_000  # SQLite's page cache while inserting (KiB)
-# DuckDB spills to disk beyond this; at 500 MB a 1 M-row SQLite import peaked at 1,015 MB.
-DUCKDB_MEMORY = "400MB"
+# DuckDB spills to disk beyond this while it reads and checks the file. At 400 MB the scan of
+# 1 M rows spilled and ran on one thread (5.2–5.5 s; 2.8 s at 500 MB); with 250 MB while the
+# database writes, 1 M-row imports peak at 824–882 MB (docs/benchmarks-contracts.md).
+DUCKDB_MEMORY = "500MB"
 # While the database writes (SQLite's page cache and index sorts beside it), DuckDB keeps less:
 # the write's parts and the rollup aggregate spill sooner, and the process stays under 1 GB.
 DUCKDB_MEMORY_WRITING = "250MB"

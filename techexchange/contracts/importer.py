@@ -525,6 +525,7 @@ class _Columns:
         )
         self.stage_alias = "contracts_import_stage"
         self.attached: list[str] = []  # stage files attached to the import's connection
+        self.periods: list[tuple[str, int]] = []  # (basis, year) of the rollup cells written
 
     def __enter__(self) -> _Columns:
         return self
@@ -947,7 +948,7 @@ class _Columns:
             cells = take("cells")
             self._lap("waiting for the rollup aggregate")
             if pg:
-                rollup.upsert_bulk((), csv_path=str(cells))
+                rollup.upsert_bulk((), csv_path=str(cells), periods=self.periods)
             else:
                 rollup.upsert_from(f"{self._attach(cells, self.stage_alias)}.cells")
             self._lap("rollup (upsert)")
@@ -1020,6 +1021,7 @@ class _Columns:
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
             row = con.execute("SELECT count(*) FROM cells").fetchone()
             self.timings["rollup cells"] = row[0] if row else 0
+            self.periods = con.execute("SELECT DISTINCT basis, year FROM cells").fetchall()
             if copied is not None:
                 path = self.tmp / "cells.csv"
                 con.execute(

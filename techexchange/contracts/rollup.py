@@ -202,12 +202,48 @@ def apply_deltas(deltas: Mapping[Key, Measures]) -> None:
     )
 
 
-def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]], csv_path: str | None = None) -> int:
+def _copy_into_new_periods(
+    cursor: Any, table: str, names: str, csv_path: str, periods: Iterable[tuple[str, int]]
+) -> bool:
+    """PostgreSQL: COPY the cells straight into the rollup when it holds no cell of their
+    (basis, year) periods, so that none can conflict (a year's first import: no temporary
+    table, no conflict check). The rollup is locked against other writers from here to the
+    end of the transaction (registrations wait; they number before they count, so they hold
+    nothing the import waits for). Returns False, having written nothing, when a period
+    already has cells."""
+    wanted = sorted(set(periods))
+    if not wanted:
+        return False
+    cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    # The unique key starts with the cuboid: naming every cuboid lets its index answer.
+    pairs = ", ".join(["(%s, %s, %s)"] * (len(CUBOIDS) * len(wanted)))
+    params = [v for c in CUBOIDS for basis, year in wanted for v in (c.id, basis, year)]
+    cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE (cuboid, basis, year) IN ({pairs}))",  # noqa: S608
+        params,
+    )
+    if cursor.fetchone()[0]:
+        return False
+    with (
+        open(csv_path, "rb") as fh,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        while block := fh.read(1 << 20):
+            copy.write(block)
+    return True
+
+
+def upsert_bulk(
+    chunks: Iterable[list[tuple[Any, ...]]],
+    csv_path: str | None = None,
+    periods: Iterable[tuple[str, int]] = (),
+) -> int:
     """Many cells at once: loaded into a temporary table (COPY on PostgreSQL, executemany on
     SQLite), then one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Cells must be distinct.
 
     On PostgreSQL, `csv_path` (a header-less CSV of the same columns, in key order) replaces
-    `chunks`.
+    `chunks`; with the cells' (basis, year) `periods`, cells of periods the rollup does not
+    hold yet are copied in directly (see `_copy_into_new_periods`).
     """
     table = connection.ops.quote_name(ContractStat._meta.db_table)
     cols = ["cuboid", "basis", "year", *DIMS]
@@ -216,6 +252,12 @@ def upsert_bulk(chunks: Iterable[list[tuple[Any, ...]]], csv_path: str | None = 
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in measures)
     count = 0
     with connection.cursor() as cursor:
+        if (
+            csv_path is not None
+            and connection.vendor == "postgresql"
+            and _copy_into_new_periods(cursor, table, names, csv_path, periods)
+        ):
+            return count
         cursor.execute("DROP TABLE IF EXISTS contractstat_delta")
         # Identifiers are constants of this module; every value is loaded as data.
         cursor.execute(

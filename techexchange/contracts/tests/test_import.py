@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -95,6 +96,33 @@ def test_columns_the_database_fills_in_hold_the_model_defaults(tmp_path):
                 expected = f.db_default if f.has_db_default() else f.get_default()
                 assert getattr(contract, f.attname) == expected, f.name
         assert contract.status == "registered" and contract.rejection_reasons == []
+
+
+def test_a_second_file_of_the_same_years_adds_to_the_cells_of_the_first(tmp_path, monkeypatch):
+    """PostgreSQL copies the cells of periods the rollup does not hold yet straight in; a
+    later file of the same years goes through the upsert. Either way: a rebuild's cells."""
+    from django.db import connection
+
+    from techexchange.contracts import rollup
+
+    taken: list[bool] = []
+    original = rollup._copy_into_new_periods
+
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        out = bool(original(*args, **kwargs))
+        taken.append(out)
+        return out
+
+    monkeypatch.setattr(rollup, "_copy_into_new_periods", spy)
+    first, second = good_rows(6), good_rows(6)
+    assert import_contracts(write_csv(tmp_path / "a.csv", first)).written == 6
+    assert import_contracts(write_csv(tmp_path / "b.csv", second)).written == 6
+    if connection.vendor == "postgresql":
+        assert taken == [True, False]
+    fields = [f.name for f in ContractStat._meta.concrete_fields if f.name != "id"]
+    cells = sorted(ContractStat.objects.values_list(*fields))
+    rebuild()
+    assert cells == sorted(ContractStat.objects.values_list(*fields))
 
 
 def test_dry_run_writes_nothing(tmp_path):

@@ -224,13 +224,18 @@ def _copy_into_new_periods(
     )
     if cursor.fetchone()[0]:
         return False
+    _copy_csv_file(cursor, f"{table} ({names})", csv_path)
+    return True
+
+
+def _copy_csv_file(cursor: Any, target: str, csv_path: str) -> None:
+    """PostgreSQL: stream a header-less CSV file to `COPY target FROM STDIN` as it is."""
     with (
         open(csv_path, "rb") as fh,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy,
+        cursor.cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy,
     ):
         while block := fh.read(1 << 20):
             copy.write(block)
-    return True
 
 
 def upsert_bulk(
@@ -267,10 +272,7 @@ def upsert_bulk(
         insert = f"INSERT INTO contractstat_delta ({names}) VALUES ({marks})"  # noqa: S608
         if csv_path is not None and connection.vendor == "postgresql":
             # The cells already written as CSV (by DuckDB): streamed to COPY as they are.
-            sql = f"COPY contractstat_delta ({names}) FROM STDIN (FORMAT csv)"
-            with open(csv_path, "rb") as fh, cursor.cursor.copy(sql) as copy:
-                while block := fh.read(1 << 20):
-                    copy.write(block)
+            _copy_csv_file(cursor, f"contractstat_delta ({names})", csv_path)
             chunks = ()
         for chunk in chunks:
             if connection.vendor == "postgresql":

@@ -238,6 +238,32 @@ def test_strip_sql_is_str_strip_for_every_white_space_and_control_character() ->
     assert duckdb.execute(f"SELECT {columnar.strip_sql('NULL')}").fetchone() == ("",)
 
 
+def test_credit_code_expression_is_the_reference_check() -> None:
+    """Valid codes, each with one character replaced by any digit or upper-case letter (the
+    letters outside the alphabet included), and codes of other lengths: the expression and
+    policies._uscc_ok agree on every one."""
+    import duckdb
+
+    from techexchange.contracts.policies import _uscc_ok
+
+    rng = random.Random(31)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    codes = []
+    for _ in range(400):
+        code = make_credit_code(rng, region_code=rng.choice(["310104", "320102", "340100"]))
+        codes.append(code)
+        at = rng.randrange(18)
+        codes.append(code[:at] + rng.choice(alphabet) + code[at + 1 :])
+        codes += [code[:17], code + "0", ""]
+    got = duckdb.execute(
+        f"SELECT list_transform(?::VARCHAR[], v -> {columnar._uscc_ok('v')})", [codes]
+    ).fetchone()
+    assert got is not None
+    expected = [_uscc_ok(c) for c in codes]
+    assert got[0] == expected
+    assert 400 <= sum(expected) < len(codes) / 2  # both outcomes are well represented
+
+
 def test_rows_of_white_space_are_skipped_when_duckdb_reads_the_file(tmp_path: Path) -> None:
     """Read directly (no empty line): rows whose cells are all white space are skipped, a
     row with text only in a column outside the layout is not, and numbers do not shift."""

@@ -1096,12 +1096,12 @@ def _model_columns(*, written: bool = False) -> list[tuple[str, Any]]:
         elif f.attname == "status":
             out.append((column, ("const", ContractStatus.REGISTERED.value)))
         elif f.attname in ("created_at", "updated_at"):
-            out.append((column, ("const", now)))
-        elif f.attname == "rejection_reasons":
-            out.append((column, ("const", "[]")))
+            if not written:  # the table's clock when written (one timestamp per statement)
+                out.append((column, ("const", now)))
         elif f.has_db_default() and (not f.has_default() or f.get_default() == f.db_default):
             if not written:  # the table's default
-                out.append((column, ("const", f.db_default)))
+                value = f.db_default
+                out.append((column, ("const", "[]" if value == [] else value)))
         else:
             default = f.get_default()
             if not (written and default is None and f.null):  # else NULL, by the table

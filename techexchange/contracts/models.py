@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Func, Q, Value
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Now
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
@@ -179,7 +179,7 @@ class TechContract(models.Model):
     registration_body = models.CharField(_("登记机构"), max_length=120, blank=True)
     registration_date = models.DateField(_("登记日期"), null=True, blank=True)
     needs_expert_review = models.BooleanField(_("需专家评审"), default=False, editable=False)
-    rejection_reasons = models.JSONField(_("不予登记理由"), default=list, blank=True)
+    rejection_reasons = models.JSONField(_("不予登记理由"), default=list, blank=True, db_default=[])
     revision = models.PositiveIntegerField(_("变更次数"), default=0, db_default=0)
     dedupe_key = models.CharField(
         _("查重键"),
@@ -206,8 +206,10 @@ class TechContract(models.Model):
         db_index=False,  # a partial index in Meta: imported rows hold NULL
     )
     is_synthetic = models.BooleanField(_("演示数据"), default=False, db_default=False)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The database's clock is the default too: a bulk import leaves both to the table (one
+    # timestamp per transaction on PostgreSQL, as the import's constant was).
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True, db_default=Now())
 
     class Meta:
         verbose_name = _("技术合同")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from techexchange.contracts import importer
 from techexchange.contracts.importer import import_contracts
@@ -86,13 +88,20 @@ def test_a_file_written_in_several_stage_parts_is_stored_whole(tmp_path, monkeyp
 
 def test_columns_the_database_fills_in_hold_the_model_defaults(tmp_path):
     """The import writes only the columns it must; defaults and NULLs come from the table."""
+    before = timezone.now()
     assert import_contracts(write_csv(tmp_path / "c.csv", good_rows(2))).written == 2
+    after = timezone.now()
     written = {column for column, _ in importer._model_columns(written=True)}
     left = [f for f in TechContract._meta.concrete_fields if f.column not in written]
     assert len(left) > 30  # the id and the constants the database fills in
+    clock = {"created_at", "updated_at"}
+    assert clock <= {f.attname for f in left}
     for contract in TechContract.objects.all():
         for f in left:
-            if not f.primary_key:
+            if f.attname in clock:  # the database's clock, during the import
+                stamp = getattr(contract, f.attname)
+                assert before - timedelta(seconds=1) <= stamp <= after, f.name
+            elif not f.primary_key:
                 expected = f.db_default if f.has_db_default() else f.get_default()
                 assert getattr(contract, f.attname) == expected, f.name
         assert contract.status == "registered" and contract.rejection_reasons == []

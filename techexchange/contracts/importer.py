@@ -443,17 +443,31 @@ def import_contracts(
         return result
     bar = _Progress(total, progress)
     with _Columns(path, header, index, rows, ctx, result.timings) as cols:
-        cols.check(result)
-        with transaction.atomic():
-            cols.settle(result, allowed_regions)
-            keep = not dry_run and (valid_rows or not result.problems)
-            if keep:
-                cols.write(result, bar)
-                result.committed = True
-            elif not dry_run:
-                result.written = 0
-            started = time.perf_counter()
-        result.timings["commit"] = time.perf_counter() - started
+        cols.load(result)
+        pipelined = not dry_run and cols.pipelined()
+        if not pipelined:
+            cols.check(result)
+        started: float | None = None
+        try:
+            with transaction.atomic():
+                if pipelined:
+                    if not cols.run_pipelined(result, allowed_regions, valid_rows, bar):
+                        raise _NothingKept
+                    result.committed = True
+                else:
+                    cols.in_file(result, allowed_regions)
+                    cols.settle(result)
+                    keep = not dry_run and (valid_rows or not result.problems)
+                    if keep:
+                        cols.write(result, bar)
+                        result.committed = True
+                    elif not dry_run:
+                        result.written = 0
+                started = time.perf_counter()
+        except _NothingKept:  # all-or-nothing and a bad row: what was written is rolled back
+            result.written = 0
+        if started is not None:
+            result.timings["commit"] = time.perf_counter() - started
         result.cpu = cols.cpu
         cols.detach()
     bar.close()
@@ -463,6 +477,10 @@ def import_contracts(
 
 
 # ---- the columnar pipeline ---------------------------------------------------------------------
+
+
+class _NothingKept(Exception):
+    """Raised inside the import's transaction to roll back what a pipelined import wrote."""
 
 
 def _csv_file(path: Path, rows: Iterable[Iterable[Any]]) -> str:
@@ -515,7 +533,13 @@ class _Columns:
             f"SET temp_directory = {columnar.lit(str(self.tmp / 'spill'))}; "
             "SET preserve_insertion_order = true"
         )
-        self.files = 0
+        self.counter = itertools.count(1)  # names of temporary files (any thread)
+        self.extension_loaded = False  # DuckDB's SQLite extension
+        self.stages = 0  # stage files attached so far
+        self.cells_ready: tuple[Any, threading.Thread, threading.Event] | None = None
+        # The second half's thread (run_pipelined) laps into these.
+        self.side_timings: dict[str, float] = {}
+        self.side_clock = 0.0
         # Staging needs DuckDB's SQLite extension and a connection that can let go of the
         # stage file once the import's transaction ends (not inside a caller's transaction).
         self.staged = (
@@ -531,12 +555,21 @@ class _Columns:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.cells_ready is not None:  # a failure left the staging thread waiting
+            _ready, worker, cancel = self.cells_ready
+            cancel.set()
+            worker.join()
         if self.attached and not connection.in_atomic_block:
             self.detach()
         self.con.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _lap(self, stage: str) -> None:
+    def _lap(self, stage: str, con: Any = None) -> None:
+        if con is not None and con is not self.con:  # the second half's thread
+            now = time.perf_counter()
+            self.side_timings[stage] = self.side_timings.get(stage, 0.0) + now - self.side_clock
+            self.side_clock = now
+            return
         now, cpu = time.perf_counter(), time.process_time()
         self.timings[stage] = self.timings.get(stage, 0.0) + now - self.clock
         self.cpu[stage] = self.cpu.get(stage, 0.0) + cpu - self.cpu_clock
@@ -546,18 +579,20 @@ class _Columns:
         row = self.con.execute(sql).fetchone()
         return row[0] if row else None
 
-    def _table(self, name: str, columns: Iterable[tuple[str, str]], rows: Iterable[Any]) -> None:
+    def _table(
+        self, name: str, columns: Iterable[tuple[str, str]], rows: Iterable[Any], con: Any = None
+    ) -> None:
         """A DuckDB table from Python rows (through a CSV file: DuckDB inserts slowly)."""
-        self.files += 1
+        con = con or self.con
         cols = list(columns)
-        path = _csv_file(self.tmp / f"{name}-{self.files}.csv", rows)
+        path = _csv_file(self.tmp / f"{name}-{next(self.counter)}.csv", rows)
         if os.path.getsize(path) == 0:
             defs = ", ".join(f"{n} {t}" for n, t in cols)
-            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({defs})")
+            con.execute(f"CREATE OR REPLACE TABLE {name} ({defs})")
             return
         # DuckDB reads a quoted empty field as NULL: text columns get their '' back.
         picked = ", ".join(f"coalesce({n}, '') AS {n}" if t == "VARCHAR" else n for n, t in cols)
-        self.con.execute(
+        con.execute(
             f"CREATE OR REPLACE TABLE {name} AS SELECT {picked} FROM {_read_csv_sql(path, cols)}"
         )
 
@@ -631,12 +666,19 @@ class _Columns:
 
     # -- checking
 
-    def check(self, result: ImportResult) -> None:
-        """Every row through the rules: vectorised filter, then the reference for the rest."""
+    def load(self, result: ImportResult) -> None:
+        """The file as the view `src` (row_no and the stripped layout cells)."""
         if not self._load_direct():
             self._load_python()
         self._lap("read")
         result.rows = self._scalar("SELECT count(*) FROM src")
+
+    def check(
+        self, result: ImportResult, *, con: Any = None, rows: str = "TRUE", good: str = "good"
+    ) -> None:
+        """The rows of `src` matching `rows` through the rules, into table `good`: vectorised
+        filter, then the reference for the rest."""
+        con = con or self.con
         maps = _Maps()
         lookups = {
             "contract_type": maps.type,
@@ -647,17 +689,18 @@ class _Columns:
             "payment_mode": maps.payment,
         }
         required = [c.key for c in COLUMNS if c.required]
-        derived = columnar.derived_sql("src", self.keys, self.ctx, required=required, maps=lookups)
+        source = f"(SELECT * FROM src WHERE {rows})"
+        derived = columnar.derived_sql(source, self.keys, self.ctx, required=required, maps=lookups)
         # `good` keeps the `ok` column: the reference reads the rows it does not pass, which
         # are then deleted (one table of a million wide rows instead of two).
-        self.con.execute(f"CREATE OR REPLACE TABLE good AS {derived}")
-        self._lap("rules (vectorised)")
+        con.execute(f"CREATE OR REPLACE TABLE {good} AS {derived}")
+        self._lap("rules (vectorised)", con)
         # Rows the filter did not pass: the reference says what is wrong (or rescues them).
         parser = _Parser(self.index, maps)
         width = max(self.index.values()) + 1
-        cur = self.con.execute(
+        cur = con.execute(
             f"SELECT s.row_no, {', '.join(f's.{k}' for k in self.keys)} FROM src s"
-            " JOIN good c USING (row_no) WHERE NOT c.ok ORDER BY s.row_no"
+            f" JOIN {good} c USING (row_no) WHERE NOT c.ok ORDER BY s.row_no"
         )
         rescued: list[list[Any]] = []
         while chunk := cur.fetchmany(10_000):
@@ -674,25 +717,35 @@ class _Columns:
                     _reject_all(result, rec[0], problems)
                     continue
                 rescued.append(columnar.as_row(_fields(data, extras, self.ctx), rec[0]))
-        self.con.execute("DELETE FROM good WHERE NOT ok")
+        con.execute(f"DELETE FROM {good} WHERE NOT ok")
         if rescued:
-            self._table("rescued", columnar.GOOD_COLUMNS, rescued)
-            self.con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
-        self._lap("rules (reference, rows the filter did not pass)")
+            self._table(f"rescued_{good}", columnar.GOOD_COLUMNS, rescued, con)
+            con.execute(f"INSERT INTO {good} BY NAME SELECT * FROM rescued_{good}")
+        self._lap("rules (reference, rows the filter did not pass)", con)
 
     # -- duplicates, regions, warnings
 
-    def _drop(self, row_nos: list[int]) -> None:
+    def _drop(self, con: Any, good: str, row_nos: list[int]) -> None:
         if row_nos:
-            self._table("dropped", [("row_no", "BIGINT")], ([n] for n in row_nos))
-            self.con.execute("DELETE FROM good WHERE row_no IN (SELECT row_no FROM dropped)")
+            self._table(f"dropped_{good}", [("row_no", "BIGINT")], ([n] for n in row_nos), con)
+            con.execute(f"DELETE FROM {good} WHERE row_no IN (SELECT row_no FROM dropped_{good})")
 
-    def settle(self, result: ImportResult, allowed: frozenset[str] | None) -> None:
-        """Region limits, duplicates in the file and in the database; warnings."""
-        con = self.con
+    def in_file(
+        self,
+        result: ImportResult,
+        allowed: frozenset[str] | None,
+        *,
+        con: Any = None,
+        good: str = "good",
+        seen: str | None = None,
+    ) -> None:
+        """Region limits and duplicates within the file (the first row of a contract or
+        number wins, in row order); warnings. `seen`: a table of the keys and numbers of the
+        rows kept from earlier parts of the file, which come first."""
+        con = con or self.con
         if allowed is not None:
             rows = con.execute(
-                "SELECT row_no FROM good WHERE registration_region NOT IN"
+                f"SELECT row_no FROM {good} WHERE registration_region NOT IN"
                 f" ({', '.join(columnar.lit(r) for r in sorted(allowed)) or "''"})"
             ).fetchall()
             for (row_no,) in rows:
@@ -703,17 +756,38 @@ class _Columns:
                     "not_your_region",
                     "该合同不属于您负责的登记地区",
                 )
-            self._drop([r for (r,) in rows])
-        # In the file: the first row of a contract (or number) wins, in row order. Only rows
-        # sharing a key or a number with another row need the sequential pass.
-        shared = con.execute(
-            "SELECT row_no, dedupe_key, registration_number FROM good WHERE dedupe_key IN"
-            " (SELECT dedupe_key FROM good GROUP BY 1 HAVING count(*) > 1)"
-            " OR (registration_number <> '' AND registration_number IN (SELECT"
-            " registration_number FROM good GROUP BY 1 HAVING count(*) > 1)) ORDER BY row_no"
-        ).fetchall()
+            self._drop(con, good, [r for (r,) in rows])
+        # Only rows sharing a key or a number with another row (or with a row kept from an
+        # earlier part) need the sequential pass.
+        earlier = ""
         seen_keys: set[str] = set()
         seen_numbers: set[str] = set()
+        if seen is not None:
+            earlier = (
+                f" OR dedupe_key IN (SELECT dedupe_key FROM {seen})"
+                f" OR (registration_number <> '' AND registration_number IN"
+                f" (SELECT registration_number FROM {seen} WHERE registration_number <> ''))"
+            )
+            seen_keys = {
+                k
+                for (k,) in con.execute(
+                    f"SELECT DISTINCT dedupe_key FROM {seen} JOIN {good} USING (dedupe_key)"
+                ).fetchall()
+            }
+            seen_numbers = {
+                n
+                for (n,) in con.execute(
+                    f"SELECT DISTINCT registration_number FROM {seen} JOIN {good}"
+                    " USING (registration_number) WHERE registration_number <> ''"
+                ).fetchall()
+            }
+        shared = con.execute(
+            f"SELECT row_no, dedupe_key, registration_number FROM {good} WHERE dedupe_key IN"
+            f" (SELECT dedupe_key FROM {good} GROUP BY 1 HAVING count(*) > 1)"
+            " OR (registration_number <> '' AND registration_number IN (SELECT"
+            f" registration_number FROM {good} GROUP BY 1 HAVING count(*) > 1)){earlier}"
+            " ORDER BY row_no"
+        ).fetchall()
         dropped: list[int] = []
         for row_no, key, number in shared:
             if key in seen_keys:
@@ -738,57 +812,72 @@ class _Columns:
                     seen_numbers.add(number)
                 continue
             dropped.append(row_no)
-        self._drop(dropped)
-        self._warnings(result)
-        self._lap("duplicates in the file, warnings")
-        self._existing()
-        self._lap("duplicates in the database (fetch)")
-        verdicts = con.execute(
-            "CREATE OR REPLACE TABLE verdict AS SELECT g.row_no, g.registration_number,"
+        self._drop(con, good, dropped)
+        self._warnings(result, con, good)
+        self._lap("duplicates in the file, warnings", con)
+
+    def settle(
+        self,
+        result: ImportResult,
+        allowed: frozenset[str] | None = None,
+        *,
+        good: str = "good",
+        final: str = "final",
+        fetch: bool = True,
+    ) -> None:
+        """Duplicates in the database: table `final` holds the rows of `good` to write.
+        `fetch`: read the database's clashing contracts first (else `existing` is reused)."""
+        con = self.con
+        if fetch:
+            self._existing(good)
+            self._lap("duplicates in the database (fetch)")
+        con.execute(
+            f"CREATE OR REPLACE TABLE verdict_{good} AS SELECT g.row_no, g.registration_number,"
             " CASE WHEN k.dedupe_key IS NOT NULL AND (g.registration_number = ''"
             "   OR k.registration_number = g.registration_number) THEN 'already'"
             " WHEN k.dedupe_key IS NOT NULL THEN 'duplicate_contract'"
             " WHEN g.registration_number <> '' AND n.registration_number IS NOT NULL"
-            "   THEN 'duplicate_number' ELSE 'write' END AS verdict FROM good g"
+            f"   THEN 'duplicate_number' ELSE 'write' END AS verdict FROM {good} g"
             " LEFT JOIN (SELECT dedupe_key, any_value(registration_number) AS registration_number"
             f"   FROM existing WHERE status IN ({', '.join(map(columnar.lit, ACTIVE_STATUSES))})"
             "   GROUP BY 1) k ON k.dedupe_key = g.dedupe_key"
             " LEFT JOIN (SELECT DISTINCT registration_number FROM existing) n"
             "   ON n.registration_number = g.registration_number"
         )
-        del verdicts
-        result.already_imported = self._scalar(
-            "SELECT count(*) FROM verdict WHERE verdict = 'already'"
+        verdict = f"verdict_{good}"
+        result.already_imported += self._scalar(
+            f"SELECT count(*) FROM {verdict} WHERE verdict = 'already'"
         )
-        for row_no, number, verdict in con.execute(
-            "SELECT row_no, registration_number, verdict FROM verdict"
+        for row_no, number, kind in con.execute(
+            f"SELECT row_no, registration_number, verdict FROM {verdict}"
             " WHERE verdict LIKE 'duplicate%' ORDER BY row_no"
         ).fetchall():
-            if verdict == "duplicate_contract":
-                _reject(result, row_no, "project_name", verdict, "同一合同已以其他编号登记")
+            if kind == "duplicate_contract":
+                _reject(result, row_no, "project_name", kind, "同一合同已以其他编号登记")
             else:
                 _reject(
                     result,
                     row_no,
                     "registration_number",
-                    verdict,
+                    kind,
                     f"合同登记编号{number}已被其他合同使用",
                 )
-        if self._scalar("SELECT count(*) FROM verdict WHERE verdict <> 'write'"):
+        if self._scalar(f"SELECT count(*) FROM {verdict} WHERE verdict <> 'write'"):
             con.execute(
-                "CREATE OR REPLACE TABLE final AS SELECT g.* FROM good g JOIN verdict v"
+                f"CREATE OR REPLACE TABLE {final} AS SELECT g.* FROM {good} g JOIN {verdict} v"
                 " USING (row_no) WHERE v.verdict = 'write'"
             )
         else:  # every row is written (the usual case): no copy
-            con.execute("DROP TABLE IF EXISTS final; ALTER TABLE good RENAME TO final")
-        result.written = self._scalar("SELECT count(*) FROM final")
+            con.execute(f"DROP TABLE IF EXISTS {final}; ALTER TABLE {good} RENAME TO {final}")
+        con.execute(f"DROP TABLE {verdict}")
+        result.written += self._scalar(f"SELECT count(*) FROM {final}")
         self._lap("duplicates in the database (join)")
 
-    def _warnings(self, result: ImportResult) -> None:
+    def _warnings(self, result: ImportResult, con: Any, good: str) -> None:
         """contract_warnings once per group of rows that look alike to it."""
-        groups = self.con.execute(
+        groups = con.execute(
             "SELECT contract_type, subtype, any_value([turnover, technical_amount]), count(*)"
-            " FROM good GROUP BY contract_type, subtype,"
+            f" FROM {good} GROUP BY contract_type, subtype,"
             " CAST(technical_amount AS DECIMAL(18, 2)) < CAST(turnover AS DECIMAL(18, 2)),"
             f" CAST(technical_amount AS DECIMAL(18, 2)) >= {EXPERT_REVIEW_THRESHOLD}"
         ).fetchall()
@@ -810,16 +899,25 @@ class _Columns:
             for w in contract_warnings(sample):
                 result.warnings[w.code] += n
 
-    def _existing(self) -> None:
-        """The database's contracts that may clash with the file's, as table `existing`."""
+    def _existing_mode(self, in_file: int) -> str:
+        """How the database's clashing contracts are read: "none" (an empty registry), "all"
+        (the registry is not much larger than the file), or "lookups" (by key and number)."""
+        in_db = TechContract.objects.count()
+        if in_db == 0 or in_file == 0:
+            return "none"
+        return "all" if in_db <= 4 * in_file + 100_000 else "lookups"
+
+    def _existing(self, good: str = "good", mode: str | None = None) -> None:
+        """The database's contracts that may clash with the rows of `good`, as table
+        `existing`."""
         cols = [
             ("dedupe_key", "VARCHAR"),
             ("registration_number", "VARCHAR"),
             ("status", "VARCHAR"),
         ]
-        in_db = TechContract.objects.count()
-        in_file = self._scalar("SELECT count(*) FROM good")
-        if in_db == 0 or in_file == 0:
+        if mode is None:
+            mode = self._existing_mode(self._scalar(f"SELECT count(*) FROM {good}"))
+        if mode == "none":
             self._table("existing", cols, [])
             return
         table = connection.ops.quote_name(TechContract._meta.db_table)
@@ -831,14 +929,14 @@ class _Columns:
                 while chunk := cursor.fetchmany(20_000):
                     yield from chunk
 
-        if in_db <= 4 * in_file + 100_000:
+        if mode == "all":
             self._table("existing", cols, stream(select, []))
             return
 
         # A large registry and a small file: look the file's keys and numbers up.
         def lookups() -> Iterator[tuple[Any, ...]]:
             for column in ("dedupe_key", "registration_number"):
-                cur = self.con.execute(f"SELECT DISTINCT {column} FROM good WHERE {column} <> ''")
+                cur = self.con.execute(f"SELECT DISTINCT {column} FROM {good} WHERE {column} <> ''")
                 # Only active contracts hold a duplicate key: the partial unique index serves
                 # this lookup (there is no full index on dedupe_key).
                 active = ", ".join(["%s"] * len(ACTIVE_STATUSES))
@@ -854,18 +952,13 @@ class _Columns:
 
     # -- writing
 
-    def write(self, result: ImportResult, bar: _Progress) -> None:
-        """Number the rows that have no number, insert them in bulk, update the rollup."""
+    def _number(self, final: str) -> None:
+        """Registration numbers for the rows of `final` that have none, in row order per
+        registration region and year (reserved from the registry's counters)."""
         con = self.con
-        # Only `final` is needed from here; row order no longer matters (row numbers are kept).
-        con.execute(
-            "DROP VIEW IF EXISTS src; DROP TABLE IF EXISTS scanned; DROP TABLE IF EXISTS good;"
-            " DROP TABLE IF EXISTS verdict;"
-            " SET preserve_insertion_order = false"
-        )
         groups = con.execute(
-            "SELECT registration_region, year(registration_date), count(*) FROM final"
-            " WHERE registration_number = '' GROUP BY 1, 2 ORDER BY 1, 2"
+            "SELECT registration_region, year(registration_date), count(*) FROM"
+            f" {final} WHERE registration_number = '' GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
         numbers: list[tuple[str, int, int, str]] = []
         for region, year, n in groups:
@@ -883,18 +976,34 @@ class _Columns:
                 numbers,
             )
             con.execute(
-                "CREATE OR REPLACE TABLE final AS SELECT f.* REPLACE"
+                f"CREATE OR REPLACE TABLE {final} AS SELECT f.* REPLACE"
                 " (coalesce(n.number, f.registration_number) AS registration_number)"
                 " FROM (SELECT *, CASE WHEN registration_number = '' THEN row_number() OVER"
                 "   (PARTITION BY registration_number = '', registration_region,"
-                "    year(registration_date) ORDER BY row_no) END AS seq FROM final) f"
+                f"    year(registration_date) ORDER BY row_no) END AS seq FROM {final}) f"
                 " LEFT JOIN numbers n ON n.region = f.registration_region"
                 "   AND n.year = year(f.registration_date) AND n.seq = f.seq"
             )
-            con.execute("ALTER TABLE final DROP COLUMN seq")
+            con.execute(f"ALTER TABLE {final} DROP COLUMN seq")
         self._lap("numbering")
+
+    def write(self, result: ImportResult, bar: _Progress) -> None:
+        """Number the rows that have no number, insert them in bulk, update the rollup."""
+        con = self.con
+        # Only `final` is needed from here; row order no longer matters (row numbers are kept).
+        con.execute(
+            "DROP VIEW IF EXISTS src; DROP TABLE IF EXISTS scanned; DROP TABLE IF EXISTS good;"
+            " SET preserve_insertion_order = false"
+        )
+        self._number("final")
         if self.staged or connection.vendor == "postgresql":
-            self._write_staged(bar)
+            total = self._scalar("SELECT count(*) FROM final")
+            self._writing()
+            with _sqlite_cache(), _indexes_rebuilt_after(total):
+                self._write_staged("final", bar, 0, cells_from="final")
+                self._lap("insert (beside the staging)")
+            self._lap("index rebuild")
+            self._upsert_staged_cells()
             return
         self._aggregate()
         total = self._scalar("SELECT count(*) FROM final")
@@ -904,6 +1013,104 @@ class _Columns:
         self._lap("index rebuild")
         self._upsert_rollup()
 
+    # -- the pipeline: the second half of a large file is checked while the first is written
+
+    def pipelined(self) -> bool:
+        """Whether this import checks its second half beside writing its first: a large file
+        written through the staged path, into a registry whose clashing contracts are read
+        once for the whole file (an empty registry, or one read in full)."""
+        if not (self.staged or connection.vendor == "postgresql"):
+            return False
+        rows = self._scalar("SELECT count(*) FROM src")
+        return rows >= PIPELINE_FROM and self._existing_mode(rows) != "lookups"
+
+    def run_pipelined(
+        self,
+        result: ImportResult,
+        allowed: frozenset[str] | None,
+        valid_rows: bool,
+        bar: _Progress,
+    ) -> bool:
+        """Check and write the file in two halves (by row number): the first half is checked,
+        then written while a thread checks the second, which is written after it. The result
+        equals the sequential import's: a later row is only ever a duplicate of an earlier
+        one, so the first half's verdicts do not depend on the second; numbers are reserved
+        half after half in row order; the database's clashing contracts are read before
+        anything is written. Returns False when nothing is to be kept (all-or-nothing and a
+        problem found): the caller rolls the transaction back."""
+        rows = self._scalar("SELECT count(*) FROM src")
+        cut = self._scalar("SELECT quantile_disc(row_no, 0.5) FROM src")
+        self.check(result, rows=f"row_no <= {cut}", good="good")
+        self.in_file(result, allowed, good="good")
+        self.con.execute(
+            "CREATE OR REPLACE TABLE seen AS SELECT dedupe_key, registration_number FROM good"
+        )
+        mode = self._existing_mode(rows)
+        self._existing("good", mode)
+        self._lap("duplicates in the database (fetch)")
+        self.settle(result, good="good", final="final", fetch=False)
+        if result.problems and not valid_rows:  # nothing will be kept: report the rest
+            self.check(result, rows=f"row_no > {cut}", good="good_b")
+            self.in_file(result, allowed, good="good_b", seen="seen")
+            self.settle(result, good="good_b", final="final_b", fetch=False)
+            return False
+        self._number("final")
+        # The second half, in a thread with a DuckDB connection of its own.
+        second = ImportResult()
+        done_b: queue.Queue[BaseException | None] = queue.Queue()
+
+        def check_second() -> None:
+            con = self.con.cursor()
+            self.side_clock = time.perf_counter()
+            try:
+                self.check(second, con=con, rows=f"row_no > {cut}", good="good_b")
+                self.in_file(second, allowed, con=con, good="good_b", seen="seen")
+                done_b.put(None)
+            except BaseException as exc:  # handed to the importing thread
+                done_b.put(exc)
+            finally:
+                con.close()
+
+        checker = threading.Thread(target=check_second, name="contracts-check-second-half")
+        if connection.vendor == "postgresql":  # the backend keeps a core for the COPY
+            self.con.execute("SET threads = 1")
+        checker.start()
+        try:
+            total = rows  # an estimate of the rows written: the index rebuild's threshold
+            with _sqlite_cache(), _indexes_rebuilt_after(total):
+                done = self._write_staged("final", bar, 0, cells_from=None)
+                self._lap("insert, first half (beside the second half's check)")
+                failure = done_b.get()
+                self._lap("waiting for the second half's check")
+                if failure is not None:
+                    raise failure
+                result.problems += second.problems
+                result.rejected_rows += second.rejected_rows
+                result.warnings.update(second.warnings)
+                for stage, seconds in self.side_timings.items():
+                    self.timings[f"{stage} (second half, beside the insert)"] = seconds
+                if result.problems and not valid_rows:
+                    return False
+                self.settle(result, good="good_b", final="final_b", fetch=False)
+                self.con.execute(
+                    "DROP VIEW IF EXISTS src; DROP TABLE IF EXISTS scanned; DROP TABLE seen;"
+                    " SET preserve_insertion_order = false"
+                )
+                self._number("final_b")
+                self._writing()
+                self._write_staged(
+                    "final_b",
+                    bar,
+                    done,
+                    cells_from="(SELECT * FROM final UNION ALL SELECT * FROM final_b)",
+                )
+                self._lap("insert, second half (beside the staging)")
+            self._lap("index rebuild")
+            self._upsert_staged_cells()
+        finally:
+            checker.join()
+        return True
+
     # -- staging: DuckDB writes the rows into SQLite files of its own, which the import's
     # connection attaches and copies from in SQL (SQLite), or into CSV parts that it streams
     # to COPY (PostgreSQL): no Python object per row or cell.
@@ -911,62 +1118,90 @@ class _Columns:
     # then aggregates the rollup cells while the connection rebuilds the indexes: the two
     # halves run on the two cores instead of one after the other.
 
-    def _write_staged(self, bar: _Progress) -> None:
-        total = self._scalar("SELECT count(*) FROM final")
-        ranges = self._stage_ranges(total)
-        pg = connection.vendor == "postgresql"
+    def _writing(self) -> None:
+        """DuckDB's settings while the database writes."""
         self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_WRITING}'")
-        if pg:  # PostgreSQL's backend needs a core of its own for the COPY (33.9 s against
+        if connection.vendor == "postgresql":
+            # PostgreSQL's backend needs a core of its own for the COPY (33.9 s against
             # 35.0–35.5 s with DuckDB on both cores at 1 M rows; SQLite gained nothing)
             self.con.execute("SET threads = 1")
-        # PostgreSQL: the columns COPY writes, fixed once (their constants include the time).
+
+    def _write_staged(
+        self, source: str, bar: _Progress, done: int, *, cells_from: str | None
+    ) -> int:
+        """The rows of table `source` into the contracts table, part after part, while a
+        DuckDB thread writes the next part; then (with `cells_from`, a table or subquery of
+        every row this import writes) the thread aggregates the rollup cells, picked up by
+        `_upsert_staged_cells`. Returns `done` plus the rows written."""
+        total = self._scalar(f"SELECT count(*) FROM {source}")
+        ranges = self._stage_ranges(source, total)
+        pg = connection.vendor == "postgresql"
+        # PostgreSQL: the columns COPY writes, fixed once.
         copied = _model_columns(written=True) if pg else None
-        if not pg:
+        if not pg and not self.extension_loaded:
             self.con.execute(f"LOAD {columnar.lit(str(_sqlite_extension(self.tmp)))}")
+            self.extension_loaded = True
         ready: queue.Queue[tuple[str, Path | BaseException]] = queue.Queue()
         cancel = threading.Event()
         worker = threading.Thread(
-            target=self._stage_files, args=(ranges, copied, ready, cancel), name="contracts-stage"
+            target=self._stage_files,
+            args=(source, ranges, copied, cells_from, ready, cancel),
+            name="contracts-stage",
         )
-
-        def take(kind: str) -> Path:
-            got, item = ready.get()
-            if isinstance(item, BaseException):
-                raise item
-            assert got == kind, (got, kind)
-            return item
-
         worker.start()
         try:
-            done = 0
-            with _sqlite_cache(), _indexes_rebuilt_after(total):
-                for k in range(len(ranges)):
-                    if copied is not None:
-                        done = _copy_csv(take("final"), copied, bar, done)
-                    else:
-                        alias = self._attach(take("final"), f"{self.stage_alias}_{k}")
-                        done = _insert_staged(alias, bar, done)
-                self._lap("insert (beside the staging)")
-            self._lap("index rebuild")
-            cells = take("cells")
+            for _k in range(len(ranges)):
+                path = self._take(ready, "final")
+                if copied is not None:
+                    done = _copy_csv(path, copied, bar, done)
+                else:
+                    self.stages += 1
+                    alias = self._attach(path, f"{self.stage_alias}_{self.stages}")
+                    done = _insert_staged(alias, bar, done)
+            if cells_from is not None:
+                self.cells_ready = (ready, worker, cancel)  # joined by _upsert_staged_cells
+        finally:
+            if self.cells_ready is None or self.cells_ready[1] is not worker:
+                cancel.set()
+                worker.join()
+        return done
+
+    @staticmethod
+    def _take(ready: queue.Queue[tuple[str, Path | BaseException]], kind: str) -> Path:
+        got, item = ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        assert got == kind, (got, kind)
+        return item
+
+    def _upsert_staged_cells(self) -> None:
+        """The rollup cells the staging thread aggregated, into the rollup."""
+        assert self.cells_ready is not None
+        ready, worker, cancel = self.cells_ready
+        self.cells_ready = None
+        try:
+            cells = self._take(ready, "cells")
             self._lap("waiting for the rollup aggregate")
-            if pg:
+            if connection.vendor == "postgresql":
                 rollup.upsert_bulk((), csv_path=str(cells), periods=self.periods)
             else:
-                rollup.upsert_from(f"{self._attach(cells, self.stage_alias)}.cells")
+                self.stages += 1
+                rollup.upsert_from(
+                    f"{self._attach(cells, f'{self.stage_alias}_{self.stages}')}.cells"
+                )
             self._lap("rollup (upsert)")
         finally:
             cancel.set()
             worker.join()
 
-    def _stage_ranges(self, total: int) -> list[str]:
-        """Conditions on the registration number that split `final` into stage files."""
+    def _stage_ranges(self, source: str, total: int) -> list[str]:
+        """Conditions on the registration number that split `source` into stage files."""
         files = max(1, min(STAGE_FILES, -(-total // STAGE_FILE_ROWS)))
         if files == 1:
             return ["TRUE"]
         cuts = self._scalar(
             "SELECT quantile_disc(registration_number,"
-            f" [{', '.join(str(i / files) for i in range(1, files))}]) FROM final"
+            f" [{', '.join(str(i / files) for i in range(1, files))}]) FROM {source}"
         )
         bounds = [None, *sorted(set(cuts)), None]
         out = []
@@ -981,45 +1216,50 @@ class _Columns:
 
     def _stage_files(
         self,
+        source: str,
         ranges: list[str],
         copied: list[tuple[str, Any]] | None,
+        cells_from: str | None,
         ready: queue.Queue[tuple[str, Path | BaseException]],
         cancel: threading.Event,
     ) -> None:
-        """The stage files, one per range in registration-number order (the unique indexes
-        then grow at their end), then the rollup cells (runs in its own thread)."""
+        """The stage files of `source`, one per range in registration-number order (the
+        unique indexes then grow at their end), then the rollup cells of `cells_from` (runs
+        in its own thread)."""
         con = self.con.cursor()  # a connection of its own to the same DuckDB database
         try:
             varying = ", ".join(
                 f"CAST({c} AS VARCHAR) AS {c}" if t == "DATE" else c for c, t in _staged_columns()
             )
             started = time.perf_counter()
-            for k, where in enumerate(ranges):
+            for where in ranges:
                 if cancel.is_set():
                     return
+                n = next(self.counter)
                 if copied is not None:  # CSV for PostgreSQL's COPY
-                    path = self.tmp / f"final-{k}.csv"
+                    path = self.tmp / f"final-{n}.csv"
                     con.execute(
                         # Not sorted: PostgreSQL's indexes fit its buffers at this size,
                         # and sorting every column costs DuckDB more than it saves.
-                        f"COPY (SELECT {', '.join(_copy_exprs(copied))} FROM final WHERE {where})"
-                        f" TO {columnar.lit(str(path))}"
+                        f"COPY (SELECT {', '.join(_copy_exprs(copied))} FROM {source}"
+                        f" WHERE {where}) TO {columnar.lit(str(path))}"
                         " (FORMAT csv, HEADER false)"
                     )
                     ready.put(("final", path))
                     continue
-                path = self.tmp / f"stage-{k}.sqlite3"
+                path = self.tmp / f"stage-{n}.sqlite3"
                 con.execute(
                     f"ATTACH {columnar.lit(str(path))} AS stage (TYPE sqlite);"
-                    f" CREATE TABLE stage.final AS SELECT {varying} FROM final WHERE {where}"
+                    f" CREATE TABLE stage.final AS SELECT {varying} FROM {source} WHERE {where}"
                     " ORDER BY registration_number; DETACH stage"
                 )
                 ready.put(("final", path))
-            self.timings["stage (DuckDB writes the parts, beside the insert)"] = (
-                time.perf_counter() - started
-            )
+            stage = "stage (DuckDB writes the parts, beside the insert)"
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+            if cells_from is None:
+                return
             started = time.perf_counter()
-            con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
+            con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql(cells_from)}")
             con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
             row = con.execute("SELECT count(*) FROM cells").fetchone()
@@ -1100,7 +1340,7 @@ def _model_columns(*, written: bool = False) -> list[tuple[str, Any]]:
                 out.append((column, ("const", now)))
         elif f.has_db_default() and (not f.has_default() or f.get_default() == f.db_default):
             if not written:  # the table's default
-                value = f.db_default
+                value: Any = f.db_default  # a JSON default is a list here: its text
                 out.append((column, ("const", "[]" if value == [] else value)))
         else:
             default = f.get_default()
@@ -1184,6 +1424,9 @@ def _staged_columns() -> list[tuple[str, str]]:
     return [(c, types[c]) for c, const in _model_columns() if const is None]
 
 
+# A file of at least this many rows is checked in two halves, the second beside the writing of
+# the first (`_Columns.run_pipelined`).
+PIPELINE_FROM = 200_000
 STAGE_CHUNK = 50_000  # rows per INSERT … SELECT from a stage file (the progress bar's step)
 STAGE_FILES = 4  # stage files at most (each is attached: SQLite allows ten)
 STAGE_FILE_ROWS = 100_000  # rows per stage file at least

@@ -1,0 +1,181 @@
+"""A large file is checked in two halves, the second beside the writing of the first
+(`importer._Columns.run_pipelined`). Whatever the file holds, the outcome must be the one of the
+sequential import: the same problems, counts, stored rows (numbers included) and rollup cells,
+and nothing written when all-or-nothing finds a bad row in either half."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from techexchange.contracts import importer
+from techexchange.contracts.importer import ImportResult, import_contracts
+from techexchange.contracts.models import ContractStat, RegistrationSerial, TechContract
+from techexchange.contracts.rollup import rebuild
+from techexchange.contracts.tests.rows import write_csv
+from techexchange.contracts.tests.test_import_staged import demo_rows, stage_files
+
+# SQLite's staged path (the one pipelined there) runs only outside a caller's transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIRST_HALF_WRITE = "insert, first half (beside the second half's check)"
+NUMBER, PROJECT, TURNOVER = 0, 1, 14
+
+
+def snapshot() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    skip = {"id", "created_at", "updated_at"}
+    fields = [f.attname for f in TechContract._meta.concrete_fields if f.attname not in skip]
+    rows = sorted(TechContract.objects.values_list(*fields), key=repr)
+    stat_fields = [f.name for f in ContractStat._meta.concrete_fields if f.name != "id"]
+    return rows, sorted(ContractStat.objects.values_list(*stat_fields))
+
+
+def outcome(result: ImportResult) -> dict[str, Any]:
+    return {
+        "problems": [(p.row, p.column, p.code, p.message) for p in result.problems],
+        "rows": result.rows,
+        "written": result.written,
+        "already": result.already_imported,
+        "rejected": result.rejected_rows,
+        "warnings": dict(result.warnings),
+        "committed": result.committed,
+    }
+
+
+def tricky_file(tmp_path: Path, *, first: str, bad_in_second: bool) -> tuple[Path, Path]:
+    """A registry file (written first) and a 240-row file whose halves meet at row 120: a row
+    already registered, duplicates across the halves and within the second (of a contract
+    and of a number), rows without numbers in both halves, bad rows in the second half if
+    asked; the first half is "clean", has "dups" (of the registry and within), or "dups+bad"."""
+    rows = demo_rows(260)
+    registry, rows = rows[:20], rows[20:]
+    rows[3] = list(registry[4])  # already registered: skipped as already imported
+    if first != "clean":
+        rows[5][NUMBER] = registry[6][NUMBER]  # a registered number on another contract
+        rows[30] = list(rows[10])  # within the first half: the same contract again
+    rows[150] = list(rows[40])  # second half, same contract as a first-half row
+    rows[160][NUMBER] = rows[50][NUMBER] or rows[51][NUMBER]  # a first-half number
+    rows[170] = list(rows[140])  # within the second half
+    rows[180][NUMBER] = rows[175][NUMBER] or rows[176][NUMBER]
+    rows[200] = list(rows[30])  # a copy of a first-half row (a duplicate there, or not)
+    if first == "dups+bad":
+        rows[60][TURNOVER] = "十万"
+    if bad_in_second:
+        rows[210][TURNOVER] = "-5"
+        rows[220][PROJECT] = ""
+    return (
+        write_csv(tmp_path / "registry.csv", registry),
+        write_csv(tmp_path / "c.csv", rows),
+    )
+
+
+def fresh_registry(path: Path) -> None:
+    TechContract.objects.all().delete()
+    ContractStat.objects.all().delete()
+    RegistrationSerial.objects.all().delete()
+    assert import_contracts(path, write_report=False).written == 20
+
+
+@pytest.mark.parametrize(
+    ("valid_rows", "first", "bad_in_second"),
+    [
+        (True, "dups", False),
+        (True, "dups+bad", True),
+        (True, "clean", True),
+        # All-or-nothing: the first half is written, then the second half's problems roll
+        # it back; or the first half's problems stop it before anything is written.
+        (False, "clean", False),
+        (False, "clean", True),
+        (False, "dups", False),
+        (False, "dups+bad", True),
+    ],
+)
+def test_the_pipelined_import_equals_the_sequential_one(
+    tmp_path, monkeypatch, valid_rows, first, bad_in_second
+):
+    registry, path = tricky_file(tmp_path, first=first, bad_in_second=bad_in_second)
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 30)  # several parts per half
+    staged = connection_stages()
+
+    fresh_registry(registry)
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    piped = import_contracts(path, valid_rows=valid_rows, write_report=False)
+    piped_state = snapshot()
+    wrote_first_half = FIRST_HALF_WRITE in piped.timings
+    assert no_stage_files()
+    fresh_registry(registry)
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10**9)
+    plain = import_contracts(path, valid_rows=valid_rows, write_report=False)
+    assert FIRST_HALF_WRITE not in plain.timings
+
+    assert outcome(piped) == outcome(plain)
+    assert piped_state == snapshot()
+    codes = {p[2] for p in outcome(plain)["problems"]}
+    assert {"duplicate_contract", "duplicate_number"} <= codes
+    assert plain.already_imported == 1
+    if staged:
+        # The first half is written before the second is judged, except when all-or-nothing
+        # already failed in the first half.
+        assert wrote_first_half == (valid_rows or first == "clean")
+    if valid_rows:
+        assert piped.committed and piped.written > 200
+        rebuild()
+        assert snapshot()[1] == piped_state[1]  # the rollup is a recomputation's
+    else:
+        assert not piped.committed and piped.written == 0
+        assert TechContract.objects.count() == 20  # the registry only
+
+
+def no_stage_files() -> bool:
+    """SQLite: no stage file is still attached (PostgreSQL attaches none)."""
+    from django.db import connection
+
+    return connection.vendor != "sqlite" or stage_files() == []
+
+
+def connection_stages() -> bool:
+    """Whether this database takes the pipelined path at all (SQLite needs DuckDB's SQLite
+    extension for its staged write; PostgreSQL always copies)."""
+    from django.db import connection
+
+    return connection.vendor == "postgresql" or importer._sqlite_extension_file() is not None
+
+
+def test_a_failure_in_the_second_half_writes_nothing(tmp_path, monkeypatch):
+    if not connection_stages():
+        pytest.skip("no staged path on this SQLite")
+    _registry, path = tricky_file(tmp_path, first="dups", bad_in_second=False)
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    original = importer._Columns.in_file
+
+    def broken(self: Any, result: ImportResult, allowed: Any, **kwargs: Any) -> None:
+        if kwargs.get("good") == "good_b":
+            raise RuntimeError("second half failed")
+        original(self, result, allowed, **kwargs)
+
+    monkeypatch.setattr(importer._Columns, "in_file", broken)
+    with pytest.raises(RuntimeError, match="second half failed"):
+        import_contracts(path, valid_rows=True, write_report=False)
+    assert TechContract.objects.count() == 0 and ContractStat.objects.count() == 0
+    assert no_stage_files()
+
+
+def test_a_clean_file_is_written_whole_in_two_halves(tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "c.csv", demo_rows(240))
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 50)
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    piped = import_contracts(path, write_report=False)
+    assert piped.committed and piped.written == 240 and not piped.problems
+    if connection_stages():
+        assert FIRST_HALF_WRITE in piped.timings
+    state = snapshot()
+    rebuild()
+    assert snapshot() == state
+    TechContract.objects.all().delete()
+    ContractStat.objects.all().delete()
+    RegistrationSerial.objects.all().delete()
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10**9)
+    assert outcome(import_contracts(path, write_report=False)) == outcome(piped)
+    assert snapshot() == state

@@ -72,7 +72,7 @@ def _detail(user: Any, c: TechContract) -> dict[str, Any]:
     return {
         **_out(c),
         "status_label": str(c.get_status_display()),
-        "organisation_id": c.organisation_id,
+        "organisation_id": c.submitting_organisation_id,
         "rule_version": c.rule_version,
         "revision": c.revision,
         "registration_body": c.registration_body,
@@ -184,11 +184,12 @@ def update_draft(
     the stored ones."""
     user = request.auth  # type: ignore[attr-defined]
     contract = selectors.get_contract_for(user, contract_id)
-    if contract.organisation is None:
+    organisation = contract.submitting_organisation
+    if organisation is None:
         raise Conflict("该合同不能由机构修改", code="bad_transition")
     done = services.save_draft(
         actor=user,
-        organisation=contract.organisation,
+        organisation=organisation,
         inp=_input(payload, services.input_of(contract)),
         contract=contract,
     )
@@ -200,11 +201,12 @@ def submit(request: HttpRequest, contract_id: int, payload: ContractFieldsIn) ->
     """Submit a draft (or a rejected contract) for registration; fields given replace the stored."""
     user = request.auth  # type: ignore[attr-defined]
     contract = selectors.get_contract_for(user, contract_id)
-    if contract.organisation is None:
+    organisation = contract.submitting_organisation
+    if organisation is None:
         raise Conflict("该合同不能由机构提交", code="bad_transition")
     done = services.submit_contract(
         actor=user,
-        organisation=contract.organisation,
+        organisation=organisation,
         inp=_input(payload, services.input_of(contract)),
         contract=contract,
     )

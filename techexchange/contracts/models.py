@@ -27,14 +27,22 @@ from techexchange.contracts.codes import (
 )
 from techexchange.core.fields import CodeField
 
-__all__ = ["ContractDeduction", "ContractStat", "RegistrationSerial", "TechContract"]
+__all__ = [
+    "ContractDeduction",
+    "ContractLinks",
+    "ContractStat",
+    "RegistrationSerial",
+    "TechContract",
+]
 
 
 class TechContract(models.Model):
     """A technology contract with both parties snapshotted as they stood at registration.
 
     Optional text, flags and counters carry their default in the table too (`db_default`):
-    the bulk import leaves those columns out and the database fills them in.
+    the bulk import leaves those columns out and the database fills them in. The links to
+    organisations and to the submitting user live beside the row in `ContractLinks` (only
+    contracts submitted through the web or the API have them; imported rows have none).
     """
 
     rule_version = models.PositiveSmallIntegerField(_("认定规则版本"), choices=RuleVersion.choices)
@@ -62,15 +70,6 @@ class TechContract(models.Model):
     # Derived at write time: the statistical province/city (港澳台 → HMT, 境外 → ABROAD).
     seller_province = models.CharField(_("卖方统计省份"), max_length=8, editable=False)
     seller_city = models.CharField(_("卖方统计城市"), max_length=8, editable=False)
-    seller_organisation = models.ForeignKey(
-        Organisation,
-        verbose_name=_("卖方机构"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # a partial index in Meta: imported rows hold NULL
-    )
     seller_is_transfer_institution = models.BooleanField(
         _("卖方为技术转移机构"), default=False, db_default=False
     )
@@ -105,15 +104,6 @@ class TechContract(models.Model):
     # Derived at write time: the statistical province/city (港澳台 → HMT, 境外 → ABROAD).
     buyer_province = models.CharField(_("买方统计省份"), max_length=8, editable=False)
     buyer_city = models.CharField(_("买方统计城市"), max_length=8, editable=False)
-    buyer_organisation = models.ForeignKey(
-        Organisation,
-        verbose_name=_("买方机构"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # a partial index in Meta: imported rows hold NULL
-    )
     buyer_is_transfer_institution = models.BooleanField(
         _("买方为技术转移机构"), default=False, db_default=False
     )
@@ -187,24 +177,6 @@ class TechContract(models.Model):
         editable=False,
         help_text=_("双方、项目名称、签订日期与成交额的摘要"),
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("提交人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # a partial index in Meta: imported rows hold NULL
-    )
-    organisation = models.ForeignKey(
-        Organisation,
-        verbose_name=_("提交机构"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="tech_contracts",
-        db_index=False,  # a partial index in Meta: imported rows hold NULL
-    )
     is_synthetic = models.BooleanField(_("演示数据"), default=False, db_default=False)
     # The database's clock is the default too: a bulk import leaves both to the table (one
     # timestamp per transaction on PostgreSQL, as the import's constant was).
@@ -218,9 +190,8 @@ class TechContract(models.Model):
         # Only what reads need (every index is paid for by each imported row). Duplicate
         # checks use the partial unique index on dedupe_key (they look at active statuses
         # only) and the unique registration_number; the review queue reads submitted
-        # contracts only; the admin list sorts by registration date. The foreign keys are
-        # NULL on imported rows, so their indexes (lookups by organisation or user, and the
-        # checks on deleting one) leave NULLs out.
+        # contracts only; the admin list sorts by registration date. The links to
+        # organisations and the submitter are in ContractLinks (imported rows have none).
         indexes = [
             models.Index(
                 fields=["registration_region", "created_at"],
@@ -228,19 +199,6 @@ class TechContract(models.Model):
                 name="contract_submitted_queue_idx",
             ),
             models.Index(fields=["registration_date"], name="contract_regdate_idx"),
-            *(
-                models.Index(fields=[fk], condition=Q(**{f"{fk}__isnull": False}), name=name)
-                for fk, name in (
-                    ("organisation", "contract_org_idx"),
-                    ("seller_organisation", "contract_seller_org_idx"),
-                    ("buyer_organisation", "contract_buyer_org_idx"),
-                )
-            ),
-            models.Index(
-                fields=["submitted_by"],
-                condition=Q(submitted_by__isnull=False),
-                name="contract_submitter_idx",
-            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(turnover__gt=0), name="contract_turnover_positive"),
@@ -296,6 +254,90 @@ class TechContract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registration_number or '—'} {self.project_name}"
+
+    # Read-only conveniences over the links row; deliberately not named like its fields, so
+    # that an ORM filter on an old name fails loudly instead of meaning something else.
+    @property
+    def linked(self) -> ContractLinks | None:
+        """The contract's links row, None when it has none (an imported contract)."""
+        return getattr(self, "links", None)  # RelatedObjectDoesNotExist is an AttributeError
+
+    @property
+    def submitting_organisation_id(self) -> int | None:
+        """The id of the organisation that submitted the contract (None if imported)."""
+        links = self.linked
+        return links.organisation_id if links else None
+
+    @property
+    def submitting_organisation(self) -> Organisation | None:
+        """The organisation that submitted the contract (None if imported)."""
+        links = self.linked
+        return links.organisation if links else None
+
+    @property
+    def linked_organisation_ids(self) -> list[int]:
+        """The submitting, seller and buyer organisations' ids that are set, in that order."""
+        links = self.linked
+        if links is None:
+            return []
+        ids = (links.organisation_id, links.seller_organisation_id, links.buyer_organisation_id)
+        return [i for i in ids if i is not None]
+
+
+class ContractLinks(models.Model):
+    """The links of a contract to organisations and to its submitter, one row per contract
+    that has any (those submitted through the web or the API).
+
+    Kept beside the contract row so that a bulk import, whose rows have no links, writes no
+    foreign keys (on PostgreSQL each would queue a trigger event per row until COMMIT).
+    """
+
+    contract = models.OneToOneField(
+        TechContract,
+        verbose_name=_("技术合同"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="links",
+    )
+    seller_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("卖方机构"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    buyer_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("买方机构"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提交人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("提交机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contract_links",
+    )
+
+    class Meta:
+        verbose_name = _("合同关联")
+        verbose_name_plural = _("合同关联")
+
+    def __str__(self) -> str:
+        return f"links of {self.contract_id}"
 
 
 class ContractDeduction(models.Model):

@@ -10,7 +10,7 @@ from techexchange.accounts.models import Organisation
 from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import actor_for, can_user
 from techexchange.contracts.codes import ContractStatus
-from techexchange.contracts.models import TechContract
+from techexchange.contracts.models import ContractLinks, TechContract
 from techexchange.core.audit import entries_for
 from techexchange.core.errors import NotFound, Problem, ValidationFailed
 from techexchange.core.models import AuditEntry
@@ -33,16 +33,17 @@ __all__ = [
 
 def _targets(contract: TechContract, action: Action) -> list[Target]:
     """The submitting organisation; for viewing, the organisations of both parties too."""
-    orgs = [contract.organisation_id]
-    if action == Action.VIEW_CONTRACT:
-        orgs += [contract.seller_organisation_id, contract.buyer_organisation_id]
+    links = contract.linked
+    orgs = [links.organisation_id if links else None]
+    if action == Action.VIEW_CONTRACT and links is not None:
+        orgs += [links.seller_organisation_id, links.buyer_organisation_id]
     region = contract.registration_region
     return [Target(organisation_id=o, region_code=region) for o in dict.fromkeys(orgs)]
 
 
 def get_contract_for(user: Any, pk: int, action: Action = Action.VIEW_CONTRACT) -> TechContract:
     """One contract, if it exists and `user` may perform `action` on it (else NotFound)."""
-    contract = TechContract.objects.filter(pk=pk).first()
+    contract = TechContract.objects.select_related("links").filter(pk=pk).first()
     if contract is None or not any(can_user(user, action, t) for t in _targets(contract, action)):
         # Contract data is confidential: do not confirm that the contract exists.
         raise NotFound("合同不存在", code="not_found")
@@ -57,7 +58,7 @@ def can_review(user: Any, contract: TechContract) -> bool:
 def can_edit(user: Any, contract: TechContract) -> bool:
     """True when `user` may change and submit the contract (its organisation, draft/rejected)."""
     return contract.status in (ContractStatus.DRAFT, ContractStatus.REJECTED) and can_user(
-        user, Action.SUBMIT_CONTRACT, Target(organisation_id=contract.organisation_id)
+        user, Action.SUBMIT_CONTRACT, Target(organisation_id=contract.submitting_organisation_id)
     )
 
 
@@ -92,14 +93,19 @@ def submitting_organisation_for(user: Any, organisation_id: int | None) -> Organ
     return org
 
 
-def list_member_contracts_for(user: Any, *, status: str = "") -> QuerySet[TechContract]:
-    """ "My contracts": those of the user's organisations, as submitter or as a party."""
-    orgs = actor_for(user).member_of
-    qs = TechContract.objects.filter(
+def _linked_to(orgs: frozenset[int]) -> Q:
+    """Contracts whose links name one of `orgs` as submitter, seller or buyer."""
+    links = ContractLinks.objects.filter(
         Q(organisation_id__in=orgs)
         | Q(seller_organisation_id__in=orgs)
         | Q(buyer_organisation_id__in=orgs)
     )
+    return Q(pk__in=links.values("contract_id"))
+
+
+def list_member_contracts_for(user: Any, *, status: str = "") -> QuerySet[TechContract]:
+    """ "My contracts": those of the user's organisations, as submitter or as a party."""
+    qs = TechContract.objects.filter(_linked_to(actor_for(user).member_of))
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-updated_at", "-id")
@@ -136,10 +142,7 @@ def list_contracts_for(user: Any, *, status: str = "") -> QuerySet[TechContract]
     qs = TechContract.objects.all()
     if not actor.is_operator:
         qs = qs.filter(
-            Q(organisation_id__in=actor.member_of)
-            | Q(seller_organisation_id__in=actor.member_of)
-            | Q(buyer_organisation_id__in=actor.member_of)
-            | Q(registration_region__in=review_regions_for(user))
+            _linked_to(actor.member_of) | Q(registration_region__in=review_regions_for(user))
         )
     if status:
         qs = qs.filter(status=status)

@@ -22,7 +22,12 @@ from techexchange.accounts.policies import Action, Target
 from techexchange.accounts.selectors import require
 from techexchange.contracts import rollup
 from techexchange.contracts.codes import ACTIVE_STATUSES, ContractStatus, DeductionKind
-from techexchange.contracts.models import ContractDeduction, RegistrationSerial, TechContract
+from techexchange.contracts.models import (
+    ContractDeduction,
+    ContractLinks,
+    RegistrationSerial,
+    TechContract,
+)
 from techexchange.contracts.policies import (
     ContractData,
     PartyData,
@@ -309,18 +314,29 @@ def _link_organisation(code: str) -> Organisation | None:
     return Organisation.objects.filter(credit_code=code).first() if code else None
 
 
-def _write(contract: TechContract, inp: ContractInput, ctx: RuleContext) -> TechContract:
+def _write(
+    contract: TechContract,
+    inp: ContractInput,
+    ctx: RuleContext,
+    *,
+    submitter: tuple[Organisation, Any] | None = None,
+) -> TechContract:
+    """Write the contract, its links (in the caller's transaction) and its deductions.
+
+    `submitter` (organisation, actor) sets who submits it; without, those links are kept
+    (an amendment). The parties' organisations are linked again by credit code.
+    """
     for name, value in contract_fields(inp.data, ctx).items():
         setattr(contract, name, value)
     for name, value in inp.extras.items():
         setattr(contract, name, value)
-    contract.seller_organisation = _link_organisation(inp.data.seller.credit_code)
-    contract.buyer_organisation = _link_organisation(inp.data.buyer.credit_code)
+    new = contract._state.adding
     try:
         with transaction.atomic():
             contract.save()
     except IntegrityError as exc:
         raise Conflict("同一合同已提交或登记", code="duplicate_contract") from exc
+    _write_links(contract, None if new else contract.linked, inp, submitter)
     contract.deductions.all().delete()
     ContractDeduction.objects.bulk_create(
         ContractDeduction(
@@ -329,6 +345,33 @@ def _write(contract: TechContract, inp: ContractInput, ctx: RuleContext) -> Tech
         for d in inp.deductions
     )
     return contract
+
+
+def _write_links(
+    contract: TechContract,
+    links: ContractLinks | None,
+    inp: ContractInput,
+    submitter: tuple[Organisation, Any] | None,
+) -> None:
+    """Create, update or (with no link left) delete the contract's ContractLinks row."""
+    links = links or ContractLinks(contract=contract)
+    if submitter is not None:
+        organisation, actor = submitter
+        links.organisation = organisation
+        links.submitted_by = actor if getattr(actor, "pk", None) else None
+    links.seller_organisation = _link_organisation(inp.data.seller.credit_code)
+    links.buyer_organisation = _link_organisation(inp.data.buyer.credit_code)
+    ids = (
+        links.organisation_id,
+        links.seller_organisation_id,
+        links.buyer_organisation_id,
+        links.submitted_by_id,
+    )
+    if any(i is not None for i in ids):
+        links.save()
+    elif not links._state.adding:
+        links.delete()
+        contract.links = None
 
 
 @transaction.atomic
@@ -354,16 +397,15 @@ def save_draft(
     problems = _draft_problems(inp)
     if problems:
         raise ValidationFailed("草稿信息有误，无法保存", problems=problems)
-    contract = contract or TechContract(organisation=organisation)
+    contract = contract or TechContract()
     contract.status = ContractStatus.DRAFT
-    contract.submitted_by = actor if getattr(actor, "pk", None) else None
-    _write(contract, inp, ctx)
+    _write(contract, inp, ctx, submitter=(organisation, actor))
     audit(actor=actor, action="contract.draft", obj=contract)
     return contract
 
 
 def _ownership_problems(contract: TechContract, organisation: Organisation) -> list[Problem]:
-    if contract.organisation_id == organisation.pk:
+    if contract.submitting_organisation_id == organisation.pk:
         return []
     return [Problem("wrong_organisation", "该合同不属于此机构", "organisation")]
 
@@ -424,11 +466,11 @@ def submit_contract(
         _refuse(_ownership_problems(contract, organisation))
         _refuse(transition_problems(contract.status, "submit"))
     _check(inp, ctx, exclude_pk=contract.pk if contract else None)
-    contract = contract or TechContract(organisation=organisation)
+    contract = contract or TechContract()
     contract.status = ContractStatus.SUBMITTED
     contract.rejection_reasons = []
-    contract.submitted_by = actor if getattr(actor, "pk", None) else None
-    _write(contract, replace(inp, data=replace(inp.data, registration_number="")), ctx)
+    inp = replace(inp, data=replace(inp.data, registration_number=""))
+    _write(contract, inp, ctx, submitter=(organisation, actor))
     audit(actor=actor, action="contract.submit", obj=contract)
     return contract
 

@@ -340,12 +340,13 @@ def new(request: HttpRequest) -> HttpResponse:
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a draft (or a rejected contract) and save it again or submit it."""
     contract = selectors.get_contract_for(request.user, pk)
-    if not selectors.can_edit(request.user, contract) or contract.organisation is None:
+    organisation = contract.submitting_organisation
+    if not selectors.can_edit(request.user, contract) or organisation is None:
         raise PermissionDenied(_("只有提交机构的成员可以修改草稿或被退回的合同"))
     if request.method == "POST":
         form = ContractForm(request.POST)
         formset = DeductionFormSet(request.POST, prefix="deductions")
-        done = _save(request, form, formset, contract.organisation, contract)
+        done = _save(request, form, formset, organisation, contract)
         if done is not None:
             return redirect("contracts:detail", pk=done.pk)
     else:

@@ -89,7 +89,7 @@ def test_member_submits_from_the_web_and_lands_on_the_detail_page(client):
     response = client.post("/contracts/new/", form_data(organisation=str(org.pk)))
     assert response.status_code == 302, response.content.decode()[:2000]
     contract = TechContract.objects.get()
-    assert contract.status == "submitted" and contract.organisation == org
+    assert contract.status == "submitted" and contract.submitting_organisation == org
     assert contract.seller_contact == "李四"
     assert [(d.kind, d.amount) for d in contract.deductions.all()] == [
         ("equipment", Decimal("200000.00"))
@@ -165,7 +165,7 @@ def test_only_members_may_register_and_edit(client):
 def test_detail_shows_status_certificate_and_audit_trail_to_the_scoped_only(client):
     reg = registrar("310000")
     contract = make_registered(reg=reg)
-    member = contract.organisation.memberships.first().user
+    member = contract.submitting_organisation.memberships.first().user
     _login(client, member)
     html = client.get(f"/contracts/{contract.pk}/").content.decode()
     assert contract.registration_number in html and "已登记" in html
@@ -217,7 +217,7 @@ def test_registrar_cancels_from_the_web_with_a_mandatory_reason(client):
     assert done.status_code == 302
     assert TechContract.objects.get(pk=contract.pk).status == "cancelled"
     assert not ContractStat.objects.filter(contracts__gt=0).exists()
-    member = contract.organisation.memberships.first().user
+    member = contract.submitting_organisation.memberships.first().user
     _login(client, member)
     assert client.post(f"/contracts/{contract.pk}/cancel/", {"reason": "x"}).status_code == 403
     assert client.get(f"/contracts/{contract.pk}/amend/").status_code == 403
@@ -225,7 +225,7 @@ def test_registrar_cancels_from_the_web_with_a_mandatory_reason(client):
 
 def test_my_contracts_lists_the_members_organisations_contracts(client):
     contract = make_registered()
-    member = contract.organisation.memberships.first().user
+    member = contract.submitting_organisation.memberships.first().user
     other = make_registered()
     _login(client, member)
     html = client.get("/contracts/mine/").content.decode()

@@ -376,6 +376,11 @@ def _header_index(header: list[str]) -> tuple[dict[str, int], list[RowProblem]]:
 # ---- writing ---------------------------------------------------------------------------------
 
 SQLITE_CACHE_KIB = 160_000  # SQLite's page cache while inserting (KiB)
+# …and while a pipelined import writes its first half beside the second half's check, when
+# DuckDB holds the most (the whole file, the first half's rows, the second's being checked):
+# the rows go in with the indexes dropped, an append that needs little cache. With 160 MB
+# there the 1 M-row import peaked at 959–994 MB.
+SQLITE_CACHE_OVERLAP_KIB = 32_000
 # DuckDB spills to disk beyond this while it reads and checks the file. At 400 MB the scan of
 # 1 M rows spilled and ran on one thread (5.2–5.5 s; 2.8 s at 500 MB); with 250 MB while the
 # database writes, 1 M-row imports peak at 824–882 MB (docs/benchmarks-contracts.md).
@@ -1078,10 +1083,12 @@ class _Columns:
         try:
             total = rows  # an estimate of the rows written: the index rebuild's threshold
             with _sqlite_cache(), _indexes_rebuilt_after(total):
+                _set_sqlite_cache(SQLITE_CACHE_OVERLAP_KIB)
                 done = self._write_staged("final", bar, 0, cells_from=None)
                 self._lap("insert, first half (beside the second half's check)")
                 failure = done_b.get()
                 self._lap("waiting for the second half's check")
+                _set_sqlite_cache(SQLITE_CACHE_KIB)
                 if failure is not None:
                     raise failure
                 result.problems += second.problems
@@ -1548,6 +1555,13 @@ def _sqlite_cache() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _set_sqlite_cache(kib: int) -> None:
+    """On SQLite, the page cache's size from here (inside `_sqlite_cache`)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {-kib}")
 
 
 def _sqlite_literal(value: Any) -> str:

@@ -124,12 +124,19 @@ def test_a_second_file_of_the_same_years_adds_to_the_cells_of_the_first(tmp_path
 
     monkeypatch.setattr(rollup, "_copy_into_new_periods", spy)
     first, second = good_rows(6), good_rows(6)
+    # Another field (new cells in a counted year) and another year (a period not counted).
+    second[0][16] = "新材料及其应用" if second[0][16] != "新材料及其应用" else "电子信息技术"
+    second[1][23] = "2023-03-01"  # a year the first file does not count
+    fields = [f.name for f in ContractStat._meta.concrete_fields if f.name != "id"]
     assert import_contracts(write_csv(tmp_path / "a.csv", first)).written == 6
+    before = {c[:-3]: c[-3] for c in ContractStat.objects.values_list(*fields)}
     assert import_contracts(write_csv(tmp_path / "b.csv", second)).written == 6
     if connection.vendor == "postgresql":
         assert taken == [True, False]
-    fields = [f.name for f in ContractStat._meta.concrete_fields if f.name != "id"]
     cells = sorted(ContractStat.objects.values_list(*fields))
+    after = {c[:-3]: c[-3] for c in cells}
+    # The second file both adds to cells the first made and makes cells of its own.
+    assert any(after[k] > n for k, n in before.items()) and set(after) - set(before)
     rebuild()
     assert cells == sorted(ContractStat.objects.values_list(*fields))
 

@@ -1520,9 +1520,9 @@ def _indexes_rebuilt_after(rows: int) -> Iterator[None]:
 
 def _entered_by_import(index_sql: str) -> bool:
     """Whether imported rows enter this SQLite index: not for a partial index whose condition
-    holds only on columns the import writes as constants and is false on them (links to
-    organisations, the review queue): those stay in place, as no row is added to them, and
-    the rebuild is spared a scan of the table for each."""
+    holds only on columns the import writes as constants and is false on them (the review
+    queue): those stay in place, as no row is added to them, and the rebuild is spared a scan
+    of the table for each."""
     where = index_sql.partition(" WHERE ")[2]
     if not where:
         return True

@@ -1,7 +1,7 @@
-"""A large file is checked in two halves, the second beside the writing of the first
+"""A large file is checked in chunks, each beside the writing of the chunk before
 (`importer._Columns.run_pipelined`). Whatever the file holds, the outcome must be the one of the
 sequential import: the same problems, counts, stored rows (numbers included) and rollup cells,
-and nothing written when all-or-nothing finds a bad row in either half."""
+and nothing written when all-or-nothing finds a bad row in any chunk."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from techexchange.contracts.tests.test_import_staged import demo_rows, stage_fil
 # SQLite's staged path (the one pipelined there) runs only outside a caller's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FIRST_HALF_WRITE = "insert, first half (beside the second half's check)"
+FIRST_CHUNK_WRITE = "insert (beside the next chunk's check)"  # the first chunk is written
 NUMBER, PROJECT, TURNOVER = 0, 1, 14
 
 
@@ -45,21 +45,23 @@ def outcome(result: ImportResult) -> dict[str, Any]:
 
 
 def tricky_file(tmp_path: Path, *, first: str, bad_in_second: bool) -> tuple[Path, Path]:
-    """A registry file (written first) and a 240-row file whose halves meet at row 120: a row
-    already registered, duplicates across the halves and within the second (of a contract
-    and of a number), rows without numbers in both halves, bad rows in the second half if
-    asked; the first half is "clean", has "dups" (of the registry and within), or "dups+bad"."""
+    """A registry file (written first) and a 240-row file (three chunks of 80 rows): a row
+    already registered, duplicates across the chunks and within one (of a contract and of a
+    number), rows without numbers in every chunk, bad rows in the last chunk if asked; the
+    first chunk is "clean", has "dups" (of the registry and within), or "dups+bad" (and a bad
+    row)."""
     rows = demo_rows(260)
     registry, rows = rows[:20], rows[20:]
     rows[3] = list(registry[4])  # already registered: skipped as already imported
     if first != "clean":
         rows[5][NUMBER] = registry[6][NUMBER]  # a registered number on another contract
-        rows[30] = list(rows[10])  # within the first half: the same contract again
-    rows[150] = list(rows[40])  # second half, same contract as a first-half row
-    rows[160][NUMBER] = rows[50][NUMBER] or rows[51][NUMBER]  # a first-half number
-    rows[170] = list(rows[140])  # within the second half
+        rows[30] = list(rows[10])  # within the first chunk: the same contract again
+    rows[150] = list(rows[40])  # a later chunk, the same contract as a first-chunk row
+    rows[160][NUMBER] = rows[50][NUMBER] or rows[51][NUMBER]  # a first-chunk number
+    rows[170] = list(rows[140])  # within one chunk
     rows[180][NUMBER] = rows[175][NUMBER] or rows[176][NUMBER]
-    rows[200] = list(rows[30])  # a copy of a first-half row (a duplicate there, or not)
+    rows[190][NUMBER] = registry[8][NUMBER] or registry[9][NUMBER]  # the registry's, later
+    rows[200] = list(rows[30])  # a copy of a first-chunk row (a duplicate there, or not)
     if first == "dups+bad":
         rows[60][TURNOVER] = "十万"
     if bad_in_second:
@@ -84,8 +86,8 @@ def fresh_registry(path: Path) -> None:
         (True, "dups", False),
         (True, "dups+bad", True),
         (True, "clean", True),
-        # All-or-nothing: the first half is written, then the second half's problems roll
-        # it back; or the first half's problems stop it before anything is written.
+        # All-or-nothing: the first chunk is written, then a later chunk's problems roll it
+        # back; or the first chunk's problems stop it before anything is written.
         (False, "clean", False),
         (False, "clean", True),
         (False, "dups", False),
@@ -96,19 +98,20 @@ def test_the_pipelined_import_equals_the_sequential_one(
     tmp_path, monkeypatch, valid_rows, first, bad_in_second
 ):
     registry, path = tricky_file(tmp_path, first=first, bad_in_second=bad_in_second)
-    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 30)  # several parts per half
+    monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 30)  # several parts per chunk
+    monkeypatch.setattr(importer, "PIPELINE_CHUNKS", 3)  # a chunk between the first and last
     staged = connection_stages()
 
     fresh_registry(registry)
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
     piped = import_contracts(path, valid_rows=valid_rows, write_report=False)
     piped_state = snapshot()
-    wrote_first_half = FIRST_HALF_WRITE in piped.timings
+    wrote_first_chunk = FIRST_CHUNK_WRITE in piped.timings
     assert no_stage_files()
     fresh_registry(registry)
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10**9)
     plain = import_contracts(path, valid_rows=valid_rows, write_report=False)
-    assert FIRST_HALF_WRITE not in plain.timings
+    assert FIRST_CHUNK_WRITE not in plain.timings
 
     assert outcome(piped) == outcome(plain)
     assert piped_state == snapshot()
@@ -116,9 +119,9 @@ def test_the_pipelined_import_equals_the_sequential_one(
     assert {"duplicate_contract", "duplicate_number"} <= codes
     assert plain.already_imported == 1
     if staged:
-        # The first half is written before the second is judged, except when all-or-nothing
-        # already failed in the first half.
-        assert wrote_first_half == (valid_rows or first == "clean")
+        # The first chunk is written before the next is judged, except when all-or-nothing
+        # already failed in the first chunk.
+        assert wrote_first_chunk == (valid_rows or first == "clean")
     if valid_rows:
         assert piped.committed and piped.written > 200
         rebuild()
@@ -143,7 +146,7 @@ def connection_stages() -> bool:
     return connection.vendor == "postgresql" or importer._sqlite_extension_file() is not None
 
 
-def test_a_failure_in_the_second_half_writes_nothing(tmp_path, monkeypatch):
+def test_a_failure_in_a_later_chunk_writes_nothing(tmp_path, monkeypatch):
     if not connection_stages():
         pytest.skip("no staged path on this SQLite")
     _registry, path = tricky_file(tmp_path, first="dups", bad_in_second=False)
@@ -151,25 +154,25 @@ def test_a_failure_in_the_second_half_writes_nothing(tmp_path, monkeypatch):
     original = importer._Columns.in_file
 
     def broken(self: Any, result: ImportResult, allowed: Any, **kwargs: Any) -> None:
-        if kwargs.get("good") == "good_b":
-            raise RuntimeError("second half failed")
+        if kwargs.get("good") == "good_1":
+            raise RuntimeError("a later chunk failed")
         original(self, result, allowed, **kwargs)
 
     monkeypatch.setattr(importer._Columns, "in_file", broken)
-    with pytest.raises(RuntimeError, match="second half failed"):
+    with pytest.raises(RuntimeError, match="a later chunk failed"):
         import_contracts(path, valid_rows=True, write_report=False)
     assert TechContract.objects.count() == 0 and ContractStat.objects.count() == 0
     assert no_stage_files()
 
 
-def test_a_clean_file_is_written_whole_in_two_halves(tmp_path, monkeypatch):
+def test_a_clean_file_is_written_whole_in_chunks(tmp_path, monkeypatch):
     path = write_csv(tmp_path / "c.csv", demo_rows(240))
     monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 50)
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
     piped = import_contracts(path, write_report=False)
     assert piped.committed and piped.written == 240 and not piped.problems
     if connection_stages():
-        assert FIRST_HALF_WRITE in piped.timings
+        assert FIRST_CHUNK_WRITE in piped.timings
     state = snapshot()
     rebuild()
     assert snapshot() == state

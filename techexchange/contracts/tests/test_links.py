@@ -35,6 +35,7 @@ from techexchange.contracts.tests.factories import (
     submitter,
 )
 from techexchange.contracts.tests.rows import row_of, write_csv
+from techexchange.contracts.tests.test_web_contracts import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -68,34 +69,17 @@ def test_a_web_submitted_contract_has_its_links_row(client):
     org, member = submitter(_shanghai_org())
     firm = _suzhou_org()
     d = contract_data(seller=_as_seller(org), buyer=_as_buyer(firm))
-    form = {
-        "organisation": str(org.pk),
-        "project_name": d.project_name,
-        "contract_type": "development",
-        "subtype": "commissioned",
-        "signing_date": "2022-03-01",
-        "seller_name": d.seller.name,
-        "seller_credit_code": d.seller.credit_code,
-        "seller_nature": "150",
-        "seller_country": "156",
-        "seller_region_code": d.seller.region_code,
-        "buyer_name": d.buyer.name,
-        "buyer_credit_code": d.buyer.credit_code,
-        "buyer_nature": "170",
-        "buyer_country": "156",
-        "buyer_region_code": d.buyer.region_code,
-        "turnover": "1000000.00",
-        "technical_amount": "1000000.00",
-        "tech_field": "electronics",
-        "ip_type": "none",
-        "plan_source": "none",
-        "payment_mode": "instalments",
-        "deductions-TOTAL_FORMS": "0",
-        "deductions-INITIAL_FORMS": "0",
-        "deductions-MIN_NUM_FORMS": "0",
-        "deductions-MAX_NUM_FORMS": "20",
-        "action": "submit",
-    }
+    form = form_data(
+        organisation=str(org.pk),
+        seller_name=d.seller.name,
+        seller_credit_code=d.seller.credit_code,
+        seller_region_code=d.seller.region_code,
+        buyer_name=d.buyer.name,
+        buyer_credit_code=d.buyer.credit_code,
+        buyer_region_code=d.buyer.region_code,
+        technical_amount="1000000.00",
+        **{"deductions-TOTAL_FORMS": "0"},
+    )
     client.login(username=member.username, password=PASSWORD)
     response = client.post("/contracts/new/", form)
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -16,6 +16,16 @@ BATCH = 5_000
 LINKS = ("organisation_id", "seller_organisation_id", "buyer_organisation_id", "submitted_by_id")
 
 
+def _in_batches(queryset: Any) -> Any:
+    """(pk, *LINKS) rows of `queryset`, BATCH at a time, in primary-key order."""
+    last = 0
+    while rows := list(
+        queryset.filter(pk__gt=last).order_by("pk").values_list("pk", *LINKS)[:BATCH]
+    ):
+        yield rows
+        last = rows[-1][0]
+
+
 def copy_links_out(apps: Any, schema_editor: Any) -> None:
     """Every contract with a non-NULL link gets its ContractLinks row."""
     contract_model = apps.get_model("contracts", "TechContract")
@@ -24,17 +34,11 @@ def copy_links_out(apps: Any, schema_editor: Any) -> None:
     linked = Q()
     for name in LINKS:
         linked |= Q(**{f"{name}__isnull": False})
-    contracts = contract_model.objects.using(db).filter(linked).order_by("pk")
-    last = 0
-    while True:
-        rows = list(contracts.filter(pk__gt=last).values_list("pk", *LINKS)[:BATCH])
-        if not rows:
-            break
+    for rows in _in_batches(contract_model.objects.using(db).filter(linked)):
         links_model.objects.using(db).bulk_create(
             links_model(contract_id=row[0], **dict(zip(LINKS, row[1:], strict=True)))
             for row in rows
         )
-        last = rows[-1][0]
 
 
 def copy_links_back(apps: Any, schema_editor: Any) -> None:
@@ -42,17 +46,11 @@ def copy_links_back(apps: Any, schema_editor: Any) -> None:
     contract_model = apps.get_model("contracts", "TechContract")
     links_model = apps.get_model("contracts", "ContractLinks")
     db = schema_editor.connection.alias
-    links = links_model.objects.using(db).order_by("pk")
-    last = 0
-    while True:
-        rows = list(links.filter(pk__gt=last).values_list("pk", *LINKS)[:BATCH])
-        if not rows:
-            break
+    for rows in _in_batches(links_model.objects.using(db)):
         contract_model.objects.using(db).bulk_update(
             [contract_model(pk=row[0], **dict(zip(LINKS, row[1:], strict=True))) for row in rows],
             [name.removesuffix("_id") for name in LINKS],
         )
-        last = rows[-1][0]
 
 
 class Migration(migrations.Migration):

@@ -1036,8 +1036,8 @@ class _Columns:
         valid_rows: bool,
         bar: _Progress,
     ) -> bool:
-        """Check and write the file in PIPELINE_CHUNKS chunks by row number: the first chunk
-        is checked, then each chunk is written while a thread checks the next, and the last
+        """Check and write the file in chunks by row number (cut at PIPELINE_CUTS): the first
+        chunk is checked, then each chunk is written while a thread checks the next, and the last
         is written with the rollup cells of all. The result equals the sequential import's:
         a later row is only ever a duplicate of an earlier one, so a chunk's verdicts do not
         depend on the chunks after it; numbers are reserved chunk after chunk in row order;
@@ -1045,7 +1045,7 @@ class _Columns:
         when nothing is to be kept (all-or-nothing and a problem found): the caller rolls the
         transaction back."""
         rows = self.rows_in_src
-        quantiles = ", ".join(str(i / PIPELINE_CHUNKS) for i in range(1, PIPELINE_CHUNKS))
+        quantiles = ", ".join(str(q) for q in PIPELINE_CUTS)
         found = self.con.execute(
             f"SELECT quantile_disc(row_no, [{quantiles}]), max(row_no) FROM src"
         ).fetchone()
@@ -1468,9 +1468,10 @@ def _staged_columns() -> list[tuple[str, str]]:
 # A file of at least this many rows is checked in chunks, each beside the writing of the one
 # before (`_Columns.run_pipelined`).
 PIPELINE_FROM = 200_000
-# Two: each chunk's check filters the whole scanned file by row number, so four chunks cost
-# more than they hide (1 M rows, PostgreSQL: 38.5–47.7 s against 30.0–37.4 s with two).
-PIPELINE_CHUNKS = 2
+# Where the chunks end, as fractions of the file's rows. The database writes nothing until the
+# first chunk is checked, so it is the smallest; each later chunk is checked while the one
+# before is written (the check is the faster of the two).
+PIPELINE_CUTS: tuple[float, ...] = (0.5,)
 STAGE_CHUNK = 50_000  # rows per INSERT … SELECT from a stage file (the progress bar's step)
 STAGE_FILES = 4  # stage files at most (each is attached: SQLite allows ten)
 STAGE_FILE_ROWS = 100_000  # rows per stage file at least

@@ -99,7 +99,9 @@ def test_the_pipelined_import_equals_the_sequential_one(
 ):
     registry, path = tricky_file(tmp_path, first=first, bad_in_second=bad_in_second)
     monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 30)  # several parts per chunk
-    monkeypatch.setattr(importer, "PIPELINE_CHUNKS", 3)  # a chunk between the first and last
+    monkeypatch.setattr(
+        importer, "PIPELINE_CUTS", (1 / 3, 2 / 3)
+    )  # a chunk between the first and last
     staged = connection_stages()
 
     fresh_registry(registry)

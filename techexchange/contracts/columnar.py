@@ -286,7 +286,7 @@ def derived_sql(
     seller_key, buyer_key = party_key("seller"), party_key("buyer")
     raw_key = (
         f"{seller_key} || '|' || {buyer_key} || '|' || {_norm_safe('q.project_name')}"
-        f" || '|' || q.signing_date || '|' || q.a_turnover"
+        f" || '|' || q.signing_date || '|' || CAST({turnover} AS VARCHAR)"
     )
     out = [
         "q.row_no",

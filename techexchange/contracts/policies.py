@@ -188,13 +188,18 @@ def _norm(text: str) -> str:
 
 
 def dedupe_key(data: ContractData) -> str:
-    """One registration per contract: a digest of parties, project name, signing date, amount."""
+    """One registration per contract: a digest of parties, project name, signing date, amount.
+
+    The amount enters with two decimals whatever way it was written: 1000000, 1,000,000 and
+    1000000.00 are one amount (and a stored contract reads back with two decimals)."""
     seller = _norm(data.seller.credit_code) or _norm(data.seller.name)
     buyer = _norm(data.buyer.credit_code) or _norm(data.buyer.name)
-    raw = "|".join(
-        [seller, buyer, _norm(data.project_name), data.signing_date.isoformat(), str(data.turnover)]
-    )
+    amount = str(data.turnover.quantize(_CENT))
+    raw = "|".join([seller, buyer, _norm(data.project_name), data.signing_date.isoformat(), amount])
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+_CENT = Decimal("0.01")
 
 
 def format_registration_number(fmt: str, *, year: int, region: str, point: int, serial: int) -> str:

@@ -1,5 +1,5 @@
-"""The duplicate key takes the amount with two decimals, however it was written (migration
-0009 recomputes the stored keys)."""
+"""The duplicate key takes the amount with two decimals, however it was written, as an MD5
+digest (migration 0009 recomputes the stored keys)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _key_as_written(d: ContractData) -> str:
-    """The key before migration 0009: the amount as written."""
+    """The key before migration 0009: the amount as written, SHA-256 cut to 40 characters."""
     seller = _norm(d.seller.credit_code) or _norm(d.seller.name)
     buyer = _norm(d.buyer.credit_code) or _norm(d.buyer.name)
     raw = "|".join(
@@ -80,7 +80,7 @@ def test_the_migration_recomputes_keys_and_keeps_a_clashing_one(tmp_path):
         project_name=twin.project_name, dedupe_key=_key_as_written(twin)
     )
     old = [("contracts", "0008_contract_links_beside_the_row")]
-    new = [("contracts", "0009_duplicate_key_amount_with_two_decimals")]
+    new = [("contracts", "0009_duplicate_key_md5_amount_with_two_decimals")]
     executor = MigrationExecutor(connection)
     executor.migrate(old)
     executor = MigrationExecutor(connection)

@@ -75,16 +75,14 @@ def recompute(apps: Any, schema_editor: Any) -> None:
                 [(pk, key_of(*fields), status in ACTIVE) for pk, status, *fields in rows],
             )
         # Old keys (40 characters) and new ones (32) never meet: only two new keys can clash.
-        cursor.execute(
+        # The later active contracts of a clash keep their old key.
+        later_twins = (
             "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY dedupe_key ORDER BY id)"
-            " AS nth FROM contract_new_keys WHERE active) ranked WHERE nth > 1 ORDER BY id"
+            " AS nth FROM contract_new_keys WHERE active) ranked WHERE nth > 1"
         )
+        cursor.execute(f"{later_twins} ORDER BY id")
         kept = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            "DELETE FROM contract_new_keys WHERE id IN (SELECT id FROM (SELECT id, row_number()"
-            " OVER (PARTITION BY dedupe_key ORDER BY id) AS nth FROM contract_new_keys"
-            " WHERE active) ranked WHERE nth > 1)"
-        )
+        cursor.execute(f"DELETE FROM contract_new_keys WHERE id IN ({later_twins})")
         cursor.execute(
             f"UPDATE {table} SET dedupe_key = n.dedupe_key FROM contract_new_keys n"  # noqa: S608
             f" WHERE n.id = {table}.id AND {table}.dedupe_key <> n.dedupe_key"

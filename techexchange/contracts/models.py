@@ -247,8 +247,14 @@ class TechContract(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="contract_one_registration_per_contract",
             ),
+            # A unique index of its own, not a constraint inside SQLite's table: a large import
+            # can then drop it and build it once afterwards, like the other indexes its rows
+            # enter (importer._indexes_rebuilt_after). NULL numbers (drafts) were never
+            # compared; the condition only says so.
             models.UniqueConstraint(
-                fields=["registration_number"], name="contract_registration_number_unique"
+                fields=["registration_number"],
+                condition=Q(registration_number__isnull=False),
+                name="contract_registration_number_unique",
             ),
         ]
 

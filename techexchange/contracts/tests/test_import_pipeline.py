@@ -106,6 +106,8 @@ def test_the_pipelined_import_equals_the_sequential_one(
 
     fresh_registry(registry)
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    monkeypatch.setattr(importer, "SPLIT_READ_FROM", 1)  # read in parts, one per chunk
+    monkeypatch.setattr(importer, "SPLIT_READ_VENDORS", {"sqlite", "postgresql"})
     piped = import_contracts(path, valid_rows=valid_rows, write_report=False)
     piped_state = snapshot()
     wrote_first_chunk = FIRST_CHUNK_WRITE in piped.timings
@@ -167,10 +169,13 @@ def test_a_failure_in_a_later_chunk_writes_nothing(tmp_path, monkeypatch):
     assert no_stage_files()
 
 
-def test_a_clean_file_is_written_whole_in_chunks(tmp_path, monkeypatch):
+@pytest.mark.parametrize("split_from", [1, 10**12])  # the file read in parts, or whole
+def test_a_clean_file_is_written_whole_in_chunks(tmp_path, monkeypatch, split_from):
     path = write_csv(tmp_path / "c.csv", demo_rows(240))
     monkeypatch.setattr(importer, "STAGE_FILE_ROWS", 50)
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    monkeypatch.setattr(importer, "SPLIT_READ_FROM", split_from)
+    monkeypatch.setattr(importer, "SPLIT_READ_VENDORS", {"sqlite", "postgresql"})
     piped = import_contracts(path, write_report=False)
     assert piped.committed and piped.written == 240 and not piped.problems
     if connection_stages():
@@ -184,3 +189,44 @@ def test_a_clean_file_is_written_whole_in_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(importer, "PIPELINE_FROM", 10**9)
     assert outcome(import_contracts(path, write_report=False)) == outcome(piped)
     assert snapshot() == state
+
+
+@pytest.mark.parametrize("shape", ["no final line end", "a blank line", "a quoted line break"])
+def test_a_file_read_in_parts_numbers_its_rows_as_the_whole_file(tmp_path, monkeypatch, shape):
+    """Reading in parts needs one record per line: the file is cut at line ends. A blank line
+    or a quoted line break sends the file to the reader of irregular files instead, and a
+    missing final line end loses no row; the outcome is the whole-file reading's."""
+    rows = demo_rows(120)
+    rows[100][TURNOVER] = "-5"  # a problem in the last part: its row number must be right
+    path = write_csv(tmp_path / "c.csv", rows)
+    text = path.read_bytes()
+    if shape == "no final line end":
+        text = text.rstrip(b"\r\n")
+    elif shape == "a blank line":
+        lines = text.splitlines(keepends=True)
+        text = b"".join([*lines[:90], b"\r\n", *lines[90:]])
+    else:
+        text = text.replace(rows[95][PROJECT].encode(), b'"' + b"x\r\ny" + b'"', 1)
+    path.write_bytes(text)
+    splits: list[int] = []
+    original = importer._Columns._split
+
+    def spy(self: Any, lines: int) -> Path:
+        splits.append(lines)
+        return Path(original(self, lines))
+
+    monkeypatch.setattr(importer._Columns, "_split", spy)
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10)
+    monkeypatch.setattr(importer, "SPLIT_READ_FROM", 1)
+    monkeypatch.setattr(importer, "SPLIT_READ_VENDORS", {"sqlite", "postgresql"})
+    piped = import_contracts(path, valid_rows=True, write_report=False)
+    assert splits == ([121] if shape == "no final line end" else [])
+    piped_state = snapshot()
+    TechContract.objects.all().delete()
+    ContractStat.objects.all().delete()
+    RegistrationSerial.objects.all().delete()
+    monkeypatch.setattr(importer, "PIPELINE_FROM", 10**9)
+    plain = import_contracts(path, valid_rows=True, write_report=False)
+    assert outcome(piped) == outcome(plain)
+    assert piped_state == snapshot()
+    assert [p.row for p in plain.problems][:1] == [101 + (shape == "a blank line")]

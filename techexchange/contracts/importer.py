@@ -558,8 +558,8 @@ class _Columns:
         self.periods: list[tuple[str, int]] = []  # (basis, year) of the rollup cells written
         self.rows_in_src = 0  # rows of `src` (set by load)
         # A large file read in parts (`_split`): the parts not yet appended to `scanned`, as
-        # (part file, the last row number it ends on, its line count).
-        self.parts: list[tuple[Path, int, int]] = []
+        # (part file, the last row number it ends on).
+        self.parts: list[tuple[Path, int]] = []
         self.part_ends: list[int] = []  # the last row number of every part, in order
         self.scan_sql = ""  # the scan of one part, its file as "{file}"
         self.scan_columns: list[tuple[str, str]] = []
@@ -715,7 +715,7 @@ class _Columns:
                 paths.append(path)
                 ends.append(row)
         self.part_ends = ends
-        self.parts = [(paths[k], ends[k], ends[k] - ends[k - 1]) for k in range(1, len(paths))]
+        self.parts = list(zip(paths[1:], ends[1:], strict=True))
         return paths[0]
 
     def read_part(self, k: int, con: Any = None) -> None:
@@ -723,7 +723,7 @@ class _Columns:
         to `scanned`."""
         con = con or self.con
         while self.parts and self.parts[0][1] <= self.part_ends[k]:
-            path, end, _ = self.parts.pop(0)
+            path, end = self.parts.pop(0)
             read = _read_csv_sql(str(path), self.scan_columns)
             con.execute(f"INSERT INTO scanned {self.scan_sql.replace('{file}', read)}")
             if con.execute("SELECT count(*) FROM scanned").fetchone()[0] != end + 1:
@@ -761,7 +761,7 @@ class _Columns:
         if not self._load_direct():
             self._load_python()
         # The parts still to be read count as rows until they are (`read_all` counts them).
-        pending = sum(lines for _path, _end, lines in self.parts)
+        pending = self.part_ends[-1] - self.part_ends[0] if self.parts else 0
         self.rows_in_src = result.rows = self._scalar("SELECT count(*) FROM src") + pending
         self._lap("read")
 

@@ -664,6 +664,8 @@ class _Columns:
         except Exception:  # anything DuckDB reads differently from Python's csv module
             self.parts, self.part_ends = [], []
             return False
+        if first != self.path:
+            first.unlink()  # scanned: its copy is no longer needed
         expected = self.part_ends[0] + 1 if self.parts else lines
         if self._scalar("SELECT count(*) FROM scanned") != expected:
             self.con.execute("DROP TABLE scanned")

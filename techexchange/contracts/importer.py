@@ -711,11 +711,10 @@ class _Columns:
                         count += block.count(b"\n")
                         out.write(block)
                         left -= len(block)
-                if k == len(bounds) - 2 and stop == size:  # the last line may lack its end
-                    count = lines - (row + 1)
                 row += count
                 paths.append(path)
                 ends.append(row)
+        ends[-1] = lines - 1  # the file's last line may lack its line end
         self.part_ends = ends
         self.parts = list(zip(paths[1:], ends[1:], strict=True))
         return paths[0]

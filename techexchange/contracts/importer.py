@@ -31,17 +31,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from techexchange.contracts import columnar, rollup
+from techexchange.contracts import bulk, columnar, rollup
+from techexchange.contracts.bulk import sqlite_literal as _sqlite_literal
 from techexchange.contracts.codes import (
     ACTIVE_STATUSES,
     ContractStatus,
@@ -556,6 +557,7 @@ class _Columns:
         self.stage_alias = "contracts_import_stage"
         self.attached: list[str] = []  # stage files attached to the import's connection
         self.periods: list[tuple[str, int]] = []  # (basis, year) of the rollup cells written
+        self.cells = 0  # how many rollup cells the staging thread aggregated
         self.rows_in_src = 0  # rows of `src` (set by load)
         # A large file read in parts (`_split`): the parts not yet appended to `scanned`, as
         # (part file, the last row number it ends on).
@@ -1318,7 +1320,7 @@ class _Columns:
             cells = self._take(ready, "cells")
             self._lap("waiting for the rollup aggregate")
             if connection.vendor == "postgresql":
-                rollup.upsert_bulk((), csv_path=str(cells), periods=self.periods)
+                rollup.upsert_bulk((), csv_path=str(cells), periods=self.periods, cells=self.cells)
             else:
                 self.stages += 1
                 rollup.upsert_from(
@@ -1398,7 +1400,8 @@ class _Columns:
             con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
             row = con.execute("SELECT count(*) FROM cells").fetchone()
-            self.timings["rollup cells"] = row[0] if row else 0
+            self.cells = row[0] if row else 0
+            self.timings["rollup cells"] = self.cells
             self.periods = con.execute("SELECT DISTINCT basis, year FROM cells").fetchall()
             if copied is not None:
                 path = self.tmp / "cells.csv"
@@ -1629,55 +1632,11 @@ def _sqlite_extension(tmp: Path) -> Path:
     return link
 
 
-# SQLite: a file at least this large, and at least as large as the registry, is inserted with
-# the secondary indexes dropped and built afterwards (sorting once beats a million random
-# B-tree inserts). Inside the import's transaction: readers keep seeing the committed indexes.
-REBUILD_INDEXES_FROM = 100_000
-
-
-@contextmanager
-def _indexes_rebuilt_after(rows: int) -> Iterator[None]:
-    if connection.vendor != "sqlite" or rows < REBUILD_INDEXES_FROM:
-        yield
-        return
-    if rows < TechContract.objects.count():
-        yield
-        return
-    table = TechContract._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
-            " AND sql IS NOT NULL ORDER BY name",
-            [table],
-        )
-        indexes = [(name, sql) for name, sql in cursor.fetchall() if _entered_by_import(sql)]
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield
-    with connection.cursor() as cursor:
-        for _name, sql in indexes:
-            cursor.execute(sql)  # a unique index that no longer holds fails: nothing is kept
-
-
-def _entered_by_import(index_sql: str) -> bool:
-    """Whether imported rows enter this SQLite index: not for a partial index whose condition
-    holds only on columns the import writes as constants and is false on them (the review
-    queue): those stay in place, as no row is added to them, and the rebuild is spared a scan
-    of the table for each."""
-    where = index_sql.partition(" WHERE ")[2]
-    if not where:
-        return True
-    row = ", ".join(
-        f"{_sqlite_literal(const[1])} AS {connection.ops.quote_name(column)}"
-        for column, const in _model_columns()
-        if const is not None
-    )
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(f"SELECT coalesce(({where}), 0) FROM (SELECT {row})")
-        except DatabaseError:  # the condition reads a column the file fills in
-            return True
-        return bool(cursor.fetchone()[0])
+def _indexes_rebuilt_after(rows: int) -> AbstractContextManager[None]:
+    """The contracts table's indexes that imported rows enter, dropped while a large import
+    writes and built once afterwards (`bulk.indexes_rebuilt_after`)."""
+    constants = {column: const[1] for column, const in _model_columns() if const is not None}
+    return bulk.indexes_rebuilt_after(TechContract, rows, constants)
 
 
 @contextmanager
@@ -1703,19 +1662,6 @@ def _set_sqlite_cache(kib: int) -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {-kib}")
-
-
-def _sqlite_literal(value: Any) -> str:
-    """A constant column's value as a SQLite literal (datetimes as Django stores them)."""
-    if isinstance(value, datetime):
-        value = connection.ops.adapt_datetimefield_value(value)
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    return columnar.lit(str(value))
 
 
 def _fields(data: ContractData, extras: dict[str, str], ctx: RuleContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from techexchange.accounts.codes import report_category_of
 from techexchange.analytics import Cuboid, Measures
+from techexchange.contracts import bulk
 from techexchange.contracts.codes import (
     COUNTED_STATUSES,
     IP_GROUP_OF,
@@ -203,14 +204,20 @@ def apply_deltas(deltas: Mapping[Key, Measures]) -> None:
 
 
 def _copy_into_new_periods(
-    cursor: Any, table: str, names: str, csv_path: str, periods: Iterable[tuple[str, int]]
+    cursor: Any,
+    table: str,
+    names: str,
+    csv_path: str,
+    periods: Iterable[tuple[str, int]],
+    cells: int = 0,
 ) -> bool:
     """PostgreSQL: COPY the cells straight into the rollup when it holds no cell of their
     (basis, year) periods, so that none can conflict (a year's first import: no temporary
     table, no conflict check). The rollup is locked against other writers from here to the
     end of the transaction (registrations wait; they number before they count, so they hold
     nothing the import waits for). Returns False, having written nothing, when a period
-    already has cells."""
+    already has cells. `cells` (the file's lines) tells whether the rollup's indexes are
+    dropped and built again around the COPY (`bulk.indexes_rebuilt_after`)."""
     wanted = sorted(set(periods))
     if not wanted:
         return False
@@ -224,7 +231,8 @@ def _copy_into_new_periods(
     )
     if cursor.fetchone()[0]:
         return False
-    _copy_csv_file(cursor, f"{table} ({names})", csv_path)
+    with bulk.indexes_rebuilt_after(ContractStat, cells):
+        _copy_csv_file(cursor, f"{table} ({names})", csv_path)
     return True
 
 
@@ -242,13 +250,14 @@ def upsert_bulk(
     chunks: Iterable[list[tuple[Any, ...]]],
     csv_path: str | None = None,
     periods: Iterable[tuple[str, int]] = (),
+    cells: int = 0,
 ) -> int:
     """Many cells at once: loaded into a temporary table (COPY on PostgreSQL, executemany on
     SQLite), then one `INSERT … SELECT … ON CONFLICT DO UPDATE`. Cells must be distinct.
 
     On PostgreSQL, `csv_path` (a header-less CSV of the same columns, in key order) replaces
     `chunks`; with the cells' (basis, year) `periods`, cells of periods the rollup does not
-    hold yet are copied in directly (see `_copy_into_new_periods`).
+    hold yet are copied in directly (see `_copy_into_new_periods`; `cells`: the file's lines).
     """
     table = connection.ops.quote_name(ContractStat._meta.db_table)
     cols = ["cuboid", "basis", "year", *DIMS]
@@ -258,7 +267,7 @@ def upsert_bulk(
     count = 0
     with connection.cursor() as cursor:
         if csv_path is not None and connection.vendor == "postgresql":
-            if not _copy_into_new_periods(cursor, table, names, csv_path, periods):
+            if not _copy_into_new_periods(cursor, table, names, csv_path, periods, cells):
                 _add_csv(cursor, table, cols, measures, csv_path)
             return count
         cursor.execute("DROP TABLE IF EXISTS contractstat_delta")

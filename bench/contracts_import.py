@@ -100,6 +100,16 @@ def calibration() -> float:
     return time.perf_counter() - started
 
 
+def stolen() -> float | None:
+    """CPU seconds the hypervisor gave to other guests so far, all cores (/proc/stat: steal):
+    one sign of the machine's swings in speed."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else None
+
+
 def process_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -109,10 +119,12 @@ size_mb = path.stat().st_size / 1e6
 calibrated_before = calibration()
 server_before = server_cpu()
 cpu_before = process_cpu()
+stolen_before = stolen()
 started = time.perf_counter()
 result = import_contracts(path, write_report=True)
 elapsed = time.perf_counter() - started
 cpu_used = process_cpu() - cpu_before
+stolen_after = stolen()
 server_after = server_cpu()
 calibrated = (calibrated_before + calibration()) / 2
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -130,6 +142,8 @@ print(f"  process CPU (all threads of the import): {cpu_used:.1f} s")
 if server_before is not None and server_after is not None:
     print(f"  PostgreSQL server CPU (the import's backend): {server_after - server_before:.1f} s")
 print(f"machine: a 5 M-iteration Python loop took {calibrated:.2f} s (before and after, mean)")
+if stolen_before is not None and stolen_after is not None:
+    print(f"  CPU stolen by the hypervisor meanwhile: {stolen_after - stolen_before:.1f} s")
 if result.problems:
     print("first problems:", result.problems[:3])
 

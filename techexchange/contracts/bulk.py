@@ -95,11 +95,9 @@ def _sqlite_indexes(
             " AND sql IS NOT NULL ORDER BY name",
             [table],
         )
-        found = [
-            (name, sql)
-            for name, sql in cursor.fetchall()
-            if entered(sql.partition(" WHERE ")[2], table, constants)
-        ]
+        indexes = cursor.fetchall()
+    probe = _probe(table, constants)
+    found = [(name, sql) for name, sql in indexes if entered(sql.partition(" WHERE ")[2], probe)]
     drops = [f"DROP INDEX {connection.ops.quote_name(name)}" for name, _sql in found]
     return drops, [sql for _name, sql in found]
 
@@ -132,10 +130,11 @@ def _pg_indexes(model: type[Model], constants: Mapping[str, Any]) -> tuple[list[
             [quoted],
         )
         found = cursor.fetchall()
+    probe = _probe(table, constants)
     drops: list[str] = []
     builds: list[str] = []
     for index, definition, where, constraint, constraint_def in found:
-        if not entered(where, table, constants):
+        if not entered(where, probe):
             continue
         if constraint:
             name = connection.ops.quote_name(constraint)
@@ -151,30 +150,36 @@ def _pg_indexes(model: type[Model], constants: Mapping[str, Any]) -> tuple[list[
     return drops, builds
 
 
-def entered(where: str, table: str, constants: Mapping[str, Any]) -> bool:
-    """Whether written rows enter an index with condition `where` ('' for none): False only
-    when the condition reads nothing but `constants` and is false (or NULL) on them."""
-    if not where:
-        return True
+def _probe(table: str, constants: Mapping[str, Any]) -> tuple[str, list[Any] | None] | None:
+    """A one-row SELECT of the written rows' constant columns, with its parameters (None when
+    there are no constants): partial index conditions are evaluated against it (`entered`)."""
     if not constants:
-        return True
+        return None
     quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                [quote(table)],
-            )
-            types = dict(cursor.fetchall())
-        known = [c for c in constants if c in types]
-        row = ", ".join(f"CAST(%s AS {types[c]}) AS {quote(c)}" for c in known)
-        sql = f"SELECT coalesce(({where}), false) FROM (SELECT {row}) AS probe"  # noqa: S608
-        params: list[Any] | None = [constants[c] for c in known]
-    else:
+    if connection.vendor != "postgresql":
         row = ", ".join(f"{sqlite_literal(v)} AS {quote(c)}" for c, v in constants.items())
-        sql = f"SELECT coalesce(({where}), 0) FROM (SELECT {row})"  # noqa: S608
-        params = None
+        return f"SELECT {row}", None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [quote(table)],
+        )
+        types = dict(cursor.fetchall())
+    known = [c for c in constants if c in types]
+    row = ", ".join(f"CAST(%s AS {types[c]}) AS {quote(c)}" for c in known)
+    return f"SELECT {row}", [constants[c] for c in known]
+
+
+def entered(where: str, probe: tuple[str, list[Any] | None] | None) -> bool:
+    """Whether written rows enter an index with condition `where` ('' for none): False only
+    when the condition reads nothing but the constant columns of `probe` (`_probe`) and is
+    false (or NULL) on them."""
+    if not where or probe is None:
+        return True
+    row, params = probe
+    false = "false" if connection.vendor == "postgresql" else "0"
+    sql = f"SELECT coalesce(({where}), {false}) FROM ({row}) AS probe"  # noqa: S608
     try:
         # A savepoint: on PostgreSQL a failed statement would end the caller's transaction.
         with transaction.atomic(), connection.cursor() as cursor:
